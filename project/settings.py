@@ -93,6 +93,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+CSRF_FAILURE_VIEW = "remover.api.csrf_failure"  # JSON for the API, Django's page elsewhere
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -116,6 +117,24 @@ STORAGES = {
 CLEARCUT_THREADS = env_int("CLEARCUT_THREADS", 0)  # 0: torch's default
 CLEARCUT_DEVICE = os.environ.get("CLEARCUT_DEVICE", "auto")  # auto | cpu | cuda
 CLEARCUT_MAX_MEGAPIXELS = env_float("CLEARCUT_MAX_MEGAPIXELS", 50)
+
+# Web app: uploads, tiers, quotas and retention (remover.limits reads these).
+CLEARCUT_MAX_UPLOAD_MB = env_float("CLEARCUT_MAX_UPLOAD_MB", 25)
+CLEARCUT_BATCH_MAX_FILES = env_int("CLEARCUT_BATCH_MAX_FILES", 20)
+CLEARCUT_FREE_MEGAPIXELS = env_float("CLEARCUT_FREE_MEGAPIXELS", 1)  # anonymous and free downloads
+CLEARCUT_PRO_MEGAPIXELS = env_float("CLEARCUT_PRO_MEGAPIXELS", 36)  # users with remover.full_resolution
+CLEARCUT_PREVIEW_MEGAPIXELS = env_float("CLEARCUT_PREVIEW_MEGAPIXELS", 1)  # what every page shows
+CLEARCUT_DAILY_QUOTA = env_int("CLEARCUT_DAILY_QUOTA", 50)  # images per session (or free user) per UTC day
+CLEARCUT_DAILY_QUOTA_PER_IP = env_int("CLEARCUT_DAILY_QUOTA_PER_IP", 50)
+CLEARCUT_PRO_DAILY_QUOTA = env_int("CLEARCUT_PRO_DAILY_QUOTA", 1000)  # per Pro user; no IP quota
+CLEARCUT_RETENTION_HOURS = env_float("CLEARCUT_RETENTION_HOURS", 24)
+
+# Where inference runs. "thread": the in-process worker (one model, started by the first
+# connection or upload). "none": this process only queues jobs (tests; web processes
+# when another worker does the work).
+CLEARCUT_WORKER = os.environ.get("CLEARCUT_WORKER", "thread")
+CLEARCUT_QUEUE_SIZE = env_int("CLEARCUT_QUEUE_SIZE", 100)  # waiting jobs; beyond it uploads get "busy"
+CLEARCUT_SWEEP_SECONDS = env_float("CLEARCUT_SWEEP_SECONDS", 300)  # how often the worker purges expired jobs
 
 LOGGING = {
     "version": 1,
