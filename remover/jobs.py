@@ -1,0 +1,237 @@
+"""The unit of work: create a job from an upload, process it, describe it, purge it.
+
+:func:`process_job` is the whole of a job's processing, given only its id and a
+``publish(job_id)`` callable. The in-process worker (remover/worker.py) calls it from
+its thread; a Celery task can call it the same way. State lives in the database and
+files in Django storage, so any process can pick a job up.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import PurePath
+
+import numpy as np
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from .engine import compose
+from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
+from .engine.pipeline import cut_out, shared_segmenter
+from .limits import Tier, UploadInfo, fit_megapixels
+from .models import DailyUsage, Job
+
+log = logging.getLogger(__name__)
+
+Publish = Callable[[uuid.UUID], None]
+FAILED_MESSAGE = "Something went wrong while processing this image. Please try again."
+
+
+class JobGone(Exception):
+    """The job was deleted (by its owner or the purge) while it was being processed."""
+
+
+# --- Creating ---------------------------------------------------------------------------
+
+def create_job(upload, info: UploadInfo, *, owner_key: str, user, ip: str | None,
+               batch: uuid.UUID, options: dict) -> Job:
+    """Store the upload and a queued job for it (not yet handed to any worker)."""
+    job = Job(
+        owner_key=owner_key,
+        user=user if user is not None and user.is_authenticated else None,
+        client_ip=ip,
+        batch=batch,
+        options=options,
+        original_name=PurePath(upload.name or "").name[:255],
+        input_extension=info.extension,
+        source_bytes=upload.size,
+        width=info.width,
+        height=info.height,
+        expires_at=timezone.now() + timedelta(hours=settings.CLEARCUT_RETENTION_HOURS),
+    )
+    job.input.save("input", upload, save=False)
+    try:
+        job.save()
+    except BaseException:
+        job.input.delete(save=False)
+        raise
+    return job
+
+
+# --- Processing -------------------------------------------------------------------------
+
+def segmenter():
+    """The worker's one model (loaded on first use, then shared by every job in the process)."""
+    return shared_segmenter(device=settings.CLEARCUT_DEVICE, threads=settings.CLEARCUT_THREADS)
+
+
+def _update(job_id: uuid.UUID, **fields) -> None:
+    if not Job.objects.filter(pk=job_id).update(**fields):
+        raise JobGone(job_id)
+
+
+def process_job(job_id: uuid.UUID, publish: Publish) -> None:
+    """Run one queued job to ``done`` or ``error``, publishing each stage.
+
+    Never raises for a bad image or a failing step: the job ends in ``error`` with a
+    message for the owner. A job that is no longer queued (taken by another worker,
+    finished, deleted) is left alone, so handing the same id over twice is harmless.
+    """
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+        status=Job.Status.RUNNING, stage="decoding", progress=0, started_at=timezone.now(), error=""
+    )
+    if not claimed:
+        return
+    publish(job_id)
+    publish_queue_positions(publish)
+    try:
+        _run(Job.objects.get(pk=job_id), publish)
+    except (JobGone, Job.DoesNotExist):
+        log.info("job %s was deleted while it ran", job_id)
+        return
+    except ImageError as exc:
+        error = str(exc)
+    except Exception:
+        log.exception("job %s failed", job_id)
+        error = FAILED_MESSAGE
+    else:
+        publish(job_id)
+        return
+    try:
+        _update(job_id, status=Job.Status.ERROR, stage="error", error=error, finished_at=timezone.now())
+    except JobGone:
+        return
+    publish(job_id)
+
+
+def _run(job: Job, publish: Publish) -> None:
+    def report(stage: str, percent: int) -> None:
+        _update(job.pk, stage=stage, progress=percent)
+        publish(job.pk)
+
+    report("decoding", 2)
+    with job.input.open("rb") as stored:
+        data = stored.read()
+    decoded = decode_image(data, max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS)
+    del data
+    result = cut_out(decoded, segmenter(), progress=report)
+    report("compositing", 92)
+    outputs = render_outputs(decoded, result)
+    width, height = result.size
+    saved = {}
+    try:
+        for name, content in outputs.items():
+            field = getattr(job, name)
+            if field:  # a retry after a restart: replace, do not pile up suffixed copies
+                field.delete(save=False)
+            field.save(name, ContentFile(content), save=False)
+            saved[name] = field.name
+        _update(
+            job.pk, status=Job.Status.DONE, stage="done", progress=100, finished_at=timezone.now(),
+            width=width, height=height, **saved,
+        )
+    except BaseException:
+        for name in saved:
+            getattr(job, name).delete(save=False)
+        raise
+
+
+def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:
+    """What a job stores: the full cut-out and mask, and a preview pair for the page."""
+    width, height = result.size
+    preview_size = fit_megapixels(width, height, settings.CLEARCUT_PREVIEW_MEGAPIXELS)
+    small = result.resized(*preview_size)
+    original = Image.fromarray(decoded.rgb)
+    if original.size != preview_size:
+        original = original.resize(preview_size, Image.Resampling.LANCZOS)
+    return {
+        "cutout": encode_image(compose.to_rgba(result), "png"),
+        "mask": encode_image(compose.mask_image(result), "png"),
+        "preview": encode_image(compose.to_rgba(small), "png"),
+        # Upright sRGB JPEG, pixel-aligned with the preview: every browser can show it,
+        # unlike HEIC or TIFF uploads, and it is what the before/after slider compares.
+        "original": encode_image(original, "jpg", jpeg_quality=88),
+    }
+
+
+def load_cutout(job: Job) -> compose.CutOut:
+    """The stored full-resolution cut-out, as the engine's :class:`CutOut`."""
+    with job.cutout.open("rb") as stored:
+        rgba = np.asarray(Image.open(io.BytesIO(stored.read())).convert("RGBA"))
+    return compose.CutOut(foreground=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
+
+
+def load_original(job: Job) -> np.ndarray:
+    """The uploaded photo, decoded upright (for the blurred background)."""
+    with job.input.open("rb") as stored:
+        return decode_image(stored.read(), max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS).rgb
+
+
+# --- Recovery and retention -------------------------------------------------------------
+
+def requeue_interrupted() -> list[uuid.UUID]:
+    """After a restart: running jobs go back to the queue; returns every queued id, oldest first.
+
+    Only for the in-process worker, where this process is the only one running jobs.
+    """
+    Job.objects.filter(status=Job.Status.RUNNING).update(status=Job.Status.QUEUED, stage="queued", progress=0)
+    return list(Job.objects.filter(status=Job.Status.QUEUED).order_by("created_at").values_list("pk", flat=True))
+
+
+def purge_expired(now: datetime | None = None) -> list[uuid.UUID]:
+    """Delete jobs past their expiry time, with their files; returns the deleted ids."""
+    now = now or timezone.now()
+    deleted = []
+    for job in Job.objects.filter(expires_at__lte=now):
+        deleted.append(job.pk)  # read before delete(), which clears it
+        job.delete()  # the post_delete handler removes the files
+    DailyUsage.objects.filter(day__lt=now.date() - timedelta(days=1)).delete()
+    return deleted
+
+
+# --- Describing -------------------------------------------------------------------------
+
+def job_state(job: Job, tier: Tier) -> dict:
+    """The JSON a page gets from ``GET /api/jobs/<id>`` and from the job's WebSocket."""
+    state = {
+        "id": str(job.pk),
+        "status": job.status,
+        "stage": job.stage,
+        "progress": job.progress,
+        "error": job.error or None,
+        "name": job.original_name,
+        "batch": str(job.batch),
+        "ws": f"/ws/jobs/{job.pk}/",
+        "created_at": job.created_at.isoformat(),
+        "expires_at": job.expires_at.isoformat(),
+        "tier": tier.name,
+        "full_size": [job.width, job.height],
+        "download_size": list(fit_megapixels(job.width, job.height, tier.max_megapixels)),
+        "pro_size": list(fit_megapixels(job.width, job.height, settings.CLEARCUT_PRO_MEGAPIXELS)),
+        "urls": {
+            "self": reverse("api-job", args=[job.pk]),
+            "batch_download": reverse("api-batch-download", args=[job.batch]),
+        },
+    }
+    if job.status == Job.Status.QUEUED:
+        state["position"] = job.queue_position()
+    if job.status == Job.Status.DONE:
+        state["urls"].update(
+            download=reverse("api-job-download", args=[job.pk]),
+            preview=reverse("api-job-preview", args=[job.pk]),
+            original=reverse("api-job-original", args=[job.pk]),
+        )
+    return state
+
+
+def publish_queue_positions(publish: Publish) -> None:
+    """Every queued job's position moves when one leaves the queue: tell their pages."""
+    for job_id in Job.objects.filter(status=Job.Status.QUEUED).values_list("pk", flat=True):
+        publish(job_id)

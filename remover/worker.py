@@ -1,0 +1,190 @@
+"""The embedded worker: one thread in the web process, one loaded model, a bounded queue.
+
+It starts with the server's first connection (see :class:`StartWorker` in project/asgi.py)
+or the first upload, never at import, so ``migrate``, ``check`` and tests that do not
+need it never load the model. On start it re-queues the jobs a restart interrupted; it
+also runs the retention sweep every ``CLEARCUT_SWEEP_SECONDS``.
+
+The queue holds job ids only; the jobs themselves are rows, so nothing is lost with the
+process. ``CLEARCUT_WORKER=none`` keeps the queue but runs no thread (tests, or web
+processes whose jobs another worker runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import threading
+import time
+import uuid
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from . import jobs
+from .events import Publisher
+
+log = logging.getLogger(__name__)
+
+
+class QueueFull(Exception):
+    """The worker has ``CLEARCUT_QUEUE_SIZE`` jobs waiting already."""
+
+
+class InProcessWorker:
+    def __init__(self, maxsize: int, sweep_seconds: float, publish: Publisher | None = None):
+        self.maxsize = maxsize
+        self.sweep_seconds = sweep_seconds
+        self.publish = publish or Publisher()
+        self._pending: collections.deque[uuid.UUID] = collections.deque()
+        self._wakeup = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._next_sweep = 0.0  # sweep once right after start
+
+    # --- Queue ---------------------------------------------------------------------------
+
+    def submit(self, job_id: uuid.UUID) -> None:
+        with self._wakeup:
+            if len(self._pending) >= self.maxsize:
+                raise QueueFull
+            self._pending.append(job_id)
+            self._wakeup.notify()
+
+    def has_room(self) -> bool:
+        with self._wakeup:
+            return len(self._pending) < self.maxsize
+
+    def pending(self) -> list[uuid.UUID]:
+        with self._wakeup:
+            return list(self._pending)
+
+    def recover(self) -> None:
+        """Queue every job the database holds as queued or running, oldest first.
+
+        Recovered jobs may exceed ``maxsize``: they were accepted before the restart.
+        """
+        recovered = jobs.requeue_interrupted()
+        with self._wakeup:
+            known = set(recovered)
+            self._pending = collections.deque(recovered + [j for j in self._pending if j not in known])
+            self._wakeup.notify()
+        if recovered:
+            log.info("re-queued %d job(s) left over from before the restart", len(recovered))
+
+    def _take(self, timeout: float) -> uuid.UUID | None:
+        with self._wakeup:
+            if not self._pending:
+                self._wakeup.wait(timeout)
+            return self._pending.popleft() if self._pending and not self._stopping else None
+
+    # --- Work ----------------------------------------------------------------------------
+
+    def step(self, timeout: float = 0.0) -> bool:
+        """Run the next job (waiting up to ``timeout`` for one) and a due sweep; True if a job ran."""
+        job_id = self._take(timeout)
+        close_old_connections()  # a long-lived thread must not keep a broken or stale connection
+        if job_id is not None:
+            try:
+                jobs.process_job(job_id, self.publish)
+            except Exception:  # the database went away, say; the job is re-queued at the next start
+                log.exception("worker could not process job %s", job_id)
+        if time.monotonic() >= self._next_sweep:
+            self.sweep()
+        return job_id is not None
+
+    def drain(self) -> None:
+        """Run every queued job now, in the calling thread (tests, ``CLEARCUT_WORKER=none``)."""
+        while self.step():
+            pass
+
+    def sweep(self) -> None:
+        self._next_sweep = time.monotonic() + self.sweep_seconds
+        try:
+            for job_id in jobs.purge_expired():
+                self.publish(job_id)  # an open page learns its job is gone
+        except Exception:
+            log.exception("retention sweep failed; retrying in %s s", self.sweep_seconds)
+
+    # --- Thread --------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Start the thread once; ``loop`` is the server's event loop, for publishing."""
+        if loop is not None and self.publish.loop is None:
+            self.publish.loop = loop
+        if self.running:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="clearcut-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Let the current job finish, then end the thread."""
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        try:
+            self.recover()
+            jobs.segmenter()  # load the model now, not during the first visitor's job
+        except Exception:
+            log.exception("worker start-up failed; jobs will report the error")
+        while not self._stopping:
+            self.step(timeout=max(0.1, self._next_sweep - time.monotonic()))
+        close_old_connections()
+
+
+# --- The process's worker ---------------------------------------------------------------
+
+_worker: InProcessWorker | None = None
+_worker_lock = threading.Lock()
+
+
+def get_worker() -> InProcessWorker:
+    global _worker
+    with _worker_lock:
+        if _worker is None:
+            _worker = InProcessWorker(settings.CLEARCUT_QUEUE_SIZE, settings.CLEARCUT_SWEEP_SECONDS)
+        return _worker
+
+
+def ensure_started(loop: asyncio.AbstractEventLoop | None = None) -> None:
+    if settings.CLEARCUT_WORKER == "thread":
+        get_worker().start(loop)
+
+
+def enqueue(job_id: uuid.UUID) -> None:
+    """Hand a saved, queued job to this process's worker; raises :class:`QueueFull`."""
+    get_worker().submit(job_id)
+    ensure_started()
+
+
+def _forget_after_fork() -> None:
+    # Threads do not survive fork(): a forked server process (Channels' live-server tests)
+    # must build and start its own worker instead of trusting the parent's.
+    global _worker, _worker_lock
+    _worker, _worker_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+class StartWorker:
+    """ASGI wrapper: the server's first connection starts the worker with the server's loop."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            ensure_started(asyncio.get_running_loop())
+        return await self.app(scope, receive, send)
