@@ -1,8 +1,18 @@
-from django.urls import path
+from django.urls import include, path, re_path
 
-from . import views
+from . import api, views
 
 # Pages (templates/, static/) first, then the JSON API the pages' JavaScript uses.
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),  # login, logout (POST), password change
+    # JSON API (remover/api.py); unknown /api/ paths answer with a JSON 404.
+    path("api/jobs", api.create_job, name="api-jobs"),
+    path("api/jobs/<uuid:job_id>", api.job_detail, name="api-job"),
+    path("api/jobs/<uuid:job_id>/download", api.job_download, name="api-job-download"),
+    path("api/jobs/<uuid:job_id>/preview", api.job_preview, name="api-job-preview"),
+    path("api/jobs/<uuid:job_id>/original", api.job_original, name="api-job-original"),
+    path("api/batches/<uuid:batch>/download", api.batch_download, name="api-batch-download"),
+    path("api/limits", api.limits_summary, name="api-limits"),
+    re_path(r"^api/(?P<rest>.*)$", api.not_found),
 ]

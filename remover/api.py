@@ -1,0 +1,253 @@
+"""The JSON API the pages' JavaScript uses. Session + CSRF like any Django form.
+
+Errors are ``{"error": "<message for a person>"}`` with a 4xx status (503 when busy).
+Jobs, their files and their batches are visible to their owner only: to anyone else a
+job does not exist (404).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import datetime, time, timedelta, timezone as dt_timezone
+from inspect import iscoroutinefunction
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import BadRequest, SuspiciousOperation
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.csrf import csrf_failure as html_csrf_failure
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from . import downloads, jobs, limits, worker
+from .events import Publisher
+from .limits import Refused
+from .models import Job
+from .owners import owned_jobs, owner_key
+
+NOT_FOUND = "This image does not exist or was deleted."
+BUSY = "The server is busy right now. Please try again in a moment."
+BUSY_RETRY_SECONDS = 10
+
+
+def _error(message: str, status: int, retry_after: int | None = None) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _refused(exc: Refused) -> JsonResponse:
+    retry = None
+    if exc.status == 503:
+        retry = BUSY_RETRY_SECONDS
+    elif exc.status == 429:  # quotas reset at midnight UTC
+        midnight = datetime.combine(timezone.now().date() + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+        retry = max(1, int((midnight - timezone.now()).total_seconds()))
+    return _error(str(exc), exc.status, retry)
+
+
+def api_view(*methods: str):
+    """Allow ``methods`` only and turn :class:`Refused` into a JSON error (sync or async views)."""
+
+    def decorate(view):
+        def not_allowed():
+            response = _error(f"Use {' or '.join(methods)} here.", 405)
+            response["Allow"] = ", ".join(methods)
+            return response
+
+        if iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def wrapper(request, *args, **kwargs):
+                if request.method not in methods:
+                    return not_allowed()
+                try:
+                    return await view(request, *args, **kwargs)
+                except Refused as exc:
+                    return _refused(exc)
+        else:
+            @functools.wraps(view)
+            def wrapper(request, *args, **kwargs):
+                if request.method not in methods:
+                    return not_allowed()
+                try:
+                    return view(request, *args, **kwargs)
+                except Refused as exc:
+                    return _refused(exc)
+        return wrapper
+
+    return decorate
+
+
+def _owned_job(request, job_id: uuid.UUID) -> Job:
+    job = owned_jobs(request.user, request.session).filter(pk=job_id).first()
+    if job is None:
+        raise Refused(NOT_FOUND, 404)
+    return job
+
+
+def _finished_job(request, job_id: uuid.UUID) -> Job:
+    job = _owned_job(request, job_id)
+    if job.status == Job.Status.ERROR:
+        raise Refused(job.error or jobs.FAILED_MESSAGE, 409)
+    if job.status != Job.Status.DONE:
+        raise Refused("This image is still being processed.", 409)
+    return job
+
+
+# --- Jobs -------------------------------------------------------------------------------
+
+@api_view("POST")
+def create_job(request):
+    """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
+    response, to group files for one ZIP), ``format`` and ``bg`` (download defaults)."""
+    limits.check_request_size(int(request.META.get("CONTENT_LENGTH") or 0))
+    try:
+        upload = request.FILES.get("image")
+        params = request.POST
+    except (MultiPartParserError, BadRequest, SuspiciousOperation):
+        raise Refused("The upload could not be read. Please try again.")
+    if upload is None:
+        raise Refused("Please choose an image to upload.")
+    limits.check_upload_size(upload.size)
+    info = limits.inspect_upload(upload)
+    options = _upload_options(params)
+    batch = _batch_id(params.get("batch"))
+    owner, user, ip = owner_key(request.session, create=True), request.user, request.META.get("REMOTE_ADDR")
+    in_batch = owned_jobs(user, request.session).filter(batch=batch).count()
+    if in_batch >= limits.batch_max_files():
+        raise Refused(f"A batch holds at most {limits.batch_max_files()} images. Please start a new batch.")
+    if not worker.get_worker().has_room():
+        raise Refused(BUSY, 503)
+    limits.consume_quota(owner, user, ip)
+    job = jobs.create_job(upload, info, owner_key=owner, user=user, ip=ip, batch=batch, options=options)
+    try:
+        worker.enqueue(job.pk)
+    except worker.QueueFull:  # filled up since has_room(): undo, as if never accepted
+        job.delete()
+        limits.refund_quota(owner, user, ip)
+        raise Refused(BUSY, 503)
+    response = JsonResponse(jobs.job_state(job, limits.tier_for(user)), status=201)
+    response["Location"] = reverse("api-job", args=[job.pk])
+    return response
+
+
+def _upload_options(params) -> dict:
+    """Download defaults chosen at upload, checked now so a bad value is refused up front."""
+    options = {key: params[key] for key in ("format", "bg") if params.get(key)}
+    if options:
+        downloads.parse_request(options)
+    return options
+
+
+def _batch_id(value: str | None) -> uuid.UUID:
+    if not value:
+        return uuid.uuid4()
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise Refused("The batch id is not valid. Leave it out to start a new batch.")
+
+
+@api_view("GET", "DELETE")
+def job_detail(request, job_id: uuid.UUID):
+    """``GET``: the job's state (same JSON as its WebSocket). ``DELETE``: delete it and its files now."""
+    job = _owned_job(request, job_id)
+    if request.method == "GET":
+        return JsonResponse(jobs.job_state(job, limits.tier_for(request.user)))
+    was_queued = job.status == Job.Status.QUEUED
+    job.delete()
+    publish = Publisher()
+    publish(job_id)  # an open page's socket closes with 4404
+    if was_queued:
+        jobs.publish_queue_positions(publish)
+    return HttpResponse(status=204)
+
+
+@api_view("GET")
+def job_preview(request, job_id: uuid.UUID):
+    """The cut-out as an RGBA PNG at preview size (every tier sees it)."""
+    return _stored_image(_finished_job(request, job_id).preview, "image/png")
+
+
+@api_view("GET")
+def job_original(request, job_id: uuid.UUID):
+    """The upload as an upright JPEG, pixel-aligned with the preview (the "before")."""
+    return _stored_image(_finished_job(request, job_id).original, "image/jpeg")
+
+
+def _stored_image(field_file, content_type: str) -> FileResponse:
+    response = FileResponse(field_file.open("rb"), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=3600"  # a job's previews never change
+    return response
+
+
+# --- Downloads (rendered off the server's request thread) -------------------------------
+
+@sync_to_async
+def _download_lookup(request, job_id: uuid.UUID | None = None, batch: uuid.UUID | None = None):
+    """Job or batch jobs, tier and parsed options, all from the database (one sync hop)."""
+    tier = limits.tier_for(request.user)
+    if job_id is not None:
+        job = _finished_job(request, job_id)
+        return [job], tier, downloads.parse_request(request.GET, job.options)
+    in_batch = owned_jobs(request.user, request.session).filter(batch=batch)
+    ready = list(in_batch.filter(status=Job.Status.DONE).order_by("created_at"))
+    if not ready:
+        if in_batch.exists():
+            raise Refused("Nothing in this batch has finished yet.", 409)
+        raise Refused("This batch does not exist or was deleted.", 404)
+    return ready, tier, downloads.parse_request(request.GET)
+
+
+# Rendering is CPU work on numpy arrays: it runs in its own worker thread rather than
+# Django's single thread for sync code, so one big download does not hold up every
+# other request.
+_render = sync_to_async(downloads.render_download, thread_sensitive=False)
+_zip = sync_to_async(downloads.batch_zip, thread_sensitive=False)
+
+
+@api_view("GET")
+async def job_download(request, job_id: uuid.UUID):
+    """``?format=png|webp|jpg&bg=transparent|blur|RRGGBB`` or ``&mask=1``: the file, capped by tier."""
+    [job], tier, wanted = await _download_lookup(request, job_id=job_id)
+    data = await _render(job, wanted, tier)
+    response = HttpResponse(data, content_type=wanted.content_type)
+    response["Content-Disposition"] = content_disposition_header(True, downloads.filename(job, wanted))
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@api_view("GET")
+async def batch_download(request, batch: uuid.UUID):
+    """A ZIP of every finished job of the batch, same options as a single download."""
+    ready, tier, wanted = await _download_lookup(request, batch=batch)
+    archive = await _zip(ready, wanted, tier)
+    response = FileResponse(archive, as_attachment=True, filename="clearcut-images.zip", content_type="application/zip")
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+# --- Limits, errors ---------------------------------------------------------------------
+
+@api_view("GET")
+@ensure_csrf_cookie
+def limits_summary(request):
+    """Tier, caps and quota left, for the page to state plainly; also sets the CSRF cookie."""
+    key = owner_key(request.session) or ""  # a new visitor has used nothing yet
+    return JsonResponse(limits.summary(key, request.user, request.META.get("REMOTE_ADDR")))
+
+
+def not_found(request, rest: str = ""):
+    """Unknown ``/api/...`` paths answer in JSON like the rest of the API."""
+    return _error("There is no such API endpoint.", 404)
+
+
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW: JSON for the API, Django's page for forms."""
+    if request.path.startswith("/api/"):
+        return _error("Your session has expired. Please reload the page and try again.", 403)
+    return html_csrf_failure(request, reason)
