@@ -1,0 +1,56 @@
+"""WebSocket progress for one job: ``/ws/jobs/<id>/``.
+
+On connect the consumer sends the job's current state at once, so a reloaded page picks
+up a running or finished job. Afterwards it sends the state again whenever the worker
+says the job changed (see remover/events.py). Only the job's owner gets a connection;
+anyone else, and any unknown id, is refused during the handshake, like a 404.
+If the job is deleted while the socket is open, the socket closes with code 4404.
+"""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import events
+from .jobs import job_state
+from .limits import tier_for
+from .owners import owned_jobs
+
+GONE = 4404  # application close code: the job no longer exists
+
+
+class JobConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
+        if await self.current_state() is None:
+            await self.close()
+            return
+        # Join before reading the state we send: a change made in between then arrives
+        # as a message after it, never lost between the two.
+        self.group = events.group_name(self.job_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.job_changed({})
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs):
+        """Clients have nothing to say; anything they send is ignored."""
+
+    async def job_changed(self, message):
+        state = await self.current_state()
+        if state is None:
+            await self.close(code=GONE)
+        else:
+            await self.send_json(state)
+
+    @database_sync_to_async
+    def current_state(self) -> dict | None:
+        user, session = self.scope.get("user"), self.scope.get("session")
+        if session is None:
+            return None
+        job = owned_jobs(user, session).filter(pk=self.job_id).first()
+        return None if job is None else job_state(job, tier_for(user))
