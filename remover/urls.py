@@ -1,11 +1,10 @@
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 
 from . import api, views
 
 # Pages (templates/, static/) first, then the JSON API the pages' JavaScript uses.
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/", include("django.contrib.auth.urls")),  # login, logout (POST), password change
     # JSON API (remover/api.py); unknown /api/ paths answer with a JSON 404.
     path("api/jobs", api.create_job, name="api-jobs"),
     path("api/jobs/<uuid:job_id>", api.job_detail, name="api-job"),

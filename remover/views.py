@@ -1,5 +1,29 @@
+"""Page views. The JSON API the pages' JavaScript talks to lives in remover/api.py."""
+
 from django.shortcuts import render
+from django.urls import reverse
+
+from . import limits
+from .owners import owner_key
+
+# Background presets offered next to the colour picker: (accessible name, hex).
+COLOUR_PRESETS = [
+    ("White", "#FFFFFF"),
+    ("Light grey", "#E5E7EB"),
+    ("Black", "#111111"),
+    ("Sky blue", "#BAE6FD"),
+    ("Mint", "#BBF7D0"),
+    ("Butter", "#FEF08A"),
+    ("Royal blue", "#1D4ED8"),
+]
 
 
 def home(request):
-    return render(request, "remover/home.html")
+    """The upload page; it also holds the result view, filled in by static/js/app.js."""
+    summary = limits.summary(owner_key(request.session) or "", request.user, request.META.get("REMOTE_ADDR"))
+    context = {
+        "limits": summary,
+        "colour_presets": COLOUR_PRESETS,
+        "api_jobs": reverse("api-jobs"),
+    }
+    return render(request, "remover/home.html", context)
