@@ -7,7 +7,9 @@ from .models import DailyUsage, Job
 class JobAdmin(admin.ModelAdmin):
     """Read-only view of jobs for operators; deleting here also deletes the files."""
 
-    list_display = ("id", "original_name", "status", "stage", "progress", "user", "client_ip", "created_at", "expires_at")
+    list_display = (
+        "id", "original_name", "status", "stage", "progress", "user", "client_ip", "created_at", "expires_at",
+    )
     list_filter = ("status", "created_at")
     search_fields = ("id", "batch", "user__username", "client_ip")
     date_hierarchy = "created_at"

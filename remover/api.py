@@ -82,6 +82,11 @@ def api_view(*methods: str):
     return decorate
 
 
+def _client_ip(request) -> str | None:
+    # REMOTE_ADDR is the proxy's address unless daphne runs with --proxy-headers behind it.
+    return request.META.get("REMOTE_ADDR") or None
+
+
 def _owned_job(request, job_id: uuid.UUID) -> Job:
     job = owned_jobs(request.user, request.session).filter(pk=job_id).first()
     if job is None:
@@ -116,7 +121,7 @@ def create_job(request):
     info = limits.inspect_upload(upload)
     options = _upload_options(params)
     batch = _batch_id(params.get("batch"))
-    owner, user, ip = owner_key(request.session, create=True), request.user, request.META.get("REMOTE_ADDR")
+    owner, user, ip = owner_key(request.session, create=True), request.user, _client_ip(request)
     in_batch = owned_jobs(user, request.session).filter(batch=batch).count()
     if in_batch >= limits.batch_max_files():
         raise Refused(f"A batch holds at most {limits.batch_max_files()} images. Please start a new batch.")
@@ -238,7 +243,7 @@ async def batch_download(request, batch: uuid.UUID):
 def limits_summary(request):
     """Tier, caps and quota left, for the page to state plainly; also sets the CSRF cookie."""
     key = owner_key(request.session) or ""  # a new visitor has used nothing yet
-    return JsonResponse(limits.summary(key, request.user, request.META.get("REMOTE_ADDR")))
+    return JsonResponse(limits.summary(key, request.user, _client_ip(request)))
 
 
 def not_found(request, rest: str = ""):

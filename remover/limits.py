@@ -29,6 +29,7 @@ INPUT_EXTENSIONS = {
 # EXIF orientations that turn the picture a quarter: width and height swap once upright.
 _QUARTER_TURNS = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
+_EXIF_FORMATS = {"JPEG", "MPO", "WEBP", "TIFF", "PNG"}  # HEIF sizes come upright already
 
 
 class Refused(Exception):
@@ -124,7 +125,7 @@ def inspect_upload(file) -> UploadInfo:
         with Image.open(file) as img:
             fmt = img.format or "unknown"
             width, height = img.size
-            orientation = img.getexif().get(_EXIF_ORIENTATION) if fmt in ("JPEG", "MPO", "WEBP", "TIFF", "PNG") else None
+            orientation = img.getexif().get(_EXIF_ORIENTATION) if fmt in _EXIF_FORMATS else None
     except UnidentifiedImageError:
         raise Refused(not_image, status=415)
     except Image.DecompressionBombError:

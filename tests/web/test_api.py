@@ -237,6 +237,30 @@ def test_non_images_are_refused_with_a_message(client, data, name, status, messa
     assert not Job.objects.exists()
 
 
+@pytest.mark.parametrize("fmt, name", [
+    ("JPEG", "a.jpg"), ("PNG", "a.png"), ("WEBP", "a.webp"), ("HEIF", "a.heic"),
+    ("TIFF", "a.tif"), ("BMP", "a.bmp"), ("GIF", "a.gif"),
+])
+def test_every_accepted_format_is_taken(client, fmt, name):
+    response = upload(client, data=image_bytes(64, 48, fmt), name=name, content_type="application/octet-stream")
+    assert response.status_code == 201, response.content
+    assert response.json()["full_size"] == [64, 48]
+    stored = Job.objects.get(pk=response.json()["id"]).input.name
+    assert stored.endswith("-input." + {"JPEG": "jpg", "HEIF": "heic", "TIFF": "tif"}.get(fmt, fmt.lower()))
+
+
+def test_sizes_are_upright_for_rotated_phone_photos(client, worker, fake_model):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": a portrait photo stored as landscape
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(image_bytes(64, 48))).save(buf, "JPEG", exif=exif)
+    job = created(client, data=buf.getvalue(), name="portrait.jpg")
+    assert job["full_size"] == [48, 64]
+    worker.drain()
+    assert client.get(job["urls"]["self"]).json()["full_size"] == [48, 64]
+    assert open_image(client.get(f"/api/jobs/{job['id']}/original")).size == (48, 64)
+
+
 def test_unsupported_image_format_names_the_accepted_ones(client):
     buf = io.BytesIO()
     Image.new("RGB", (32, 32), "red").save(buf, "ICO")

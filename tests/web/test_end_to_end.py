@@ -36,7 +36,8 @@ def server(tmp_path):
         "CLEARCUT_MEDIA_ROOT": str(tmp_path / "media"),
         "CLEARCUT_WORKER": "thread",
     }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
     # Port 0: the kernel picks a free port and daphne logs it; no clash with parallel runs.
     process = subprocess.Popen(
         [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "0", "project.asgi:application"],
