@@ -253,6 +253,6 @@ def not_found(request, rest: str = ""):
 
 def csrf_failure(request, reason: str = ""):
     """CSRF_FAILURE_VIEW: JSON for the API, Django's page for forms."""
-    if request.path.startswith("/api/"):
+    if request.path_info.startswith("/api/"):
         return _error("Your session has expired. Please reload the page and try again.", 403)
     return html_csrf_failure(request, reason)

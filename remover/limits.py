@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from dataclasses import dataclass
 
@@ -158,6 +159,19 @@ def _hashed(scope: str, value: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{scope}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def _network(ip: str) -> str:
+    """The address an IP quota counts: IPv4 as is, IPv6 by its /64 (one home or phone gets a whole /64)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        if address.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _counters(owner_key: str, user, ip: str | None) -> list[tuple[str, str, int]]:
     """(scope, hashed key, daily limit) for every counter this upload counts against."""
     if tier_for(user).name == "pro":
@@ -166,7 +180,7 @@ def _counters(owner_key: str, user, ip: str | None) -> list[tuple[str, str, int]
     if user is not None and user.is_authenticated:
         counters.append((DailyUsage.Scope.USER, _hashed("user", str(user.pk)), settings.CLEARCUT_DAILY_QUOTA))
     if ip:
-        counters.append((DailyUsage.Scope.IP, _hashed("ip", ip), settings.CLEARCUT_DAILY_QUOTA_PER_IP))
+        counters.append((DailyUsage.Scope.IP, _hashed("ip", _network(ip)), settings.CLEARCUT_DAILY_QUOTA_PER_IP))
     return [c for c in counters if c[2] > 0]  # a limit of 0 turns that counter off
 
 

@@ -337,6 +337,14 @@ def test_daily_quota_per_ip_spans_sessions(settings):
     assert upload(elsewhere).status_code == 201
 
 
+def test_ipv6_quota_counts_the_whole_64(settings):
+    settings.CLEARCUT_DAILY_QUOTA_PER_IP = 1
+    created(Client(REMOTE_ADDR="2001:db8:1:2::10"))
+    response = upload(Client(REMOTE_ADDR="2001:db8:1:2:ffff::99"))  # same /64: same household
+    assert response.status_code == 429
+    assert upload(Client(REMOTE_ADDR="2001:db8:1:3::10")).status_code == 201
+
+
 def test_pro_users_have_their_own_quota(client, settings):
     settings.CLEARCUT_DAILY_QUOTA = settings.CLEARCUT_DAILY_QUOTA_PER_IP = 1
     settings.CLEARCUT_PRO_DAILY_QUOTA = 3
