@@ -109,7 +109,7 @@ def _finished_job(request, job_id: uuid.UUID) -> Job:
 def create_job(request):
     """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
     response, to group files for one ZIP), ``format`` and ``bg`` (download defaults)."""
-    limits.check_request_size(int(request.META.get("CONTENT_LENGTH") or 0))
+    limits.check_request_size(_declared_length(request))
     try:
         upload = request.FILES.get("image")
         params = request.POST
@@ -138,6 +138,13 @@ def create_job(request):
     response = JsonResponse(jobs.job_state(job, limits.tier_for(user)), status=201)
     response["Location"] = reverse("api-job", args=[job.pk])
     return response
+
+
+def _declared_length(request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0  # let the multipart parser judge the body itself
 
 
 def _upload_options(params) -> dict:

@@ -129,8 +129,9 @@ def _run(job: Job, publish: Publish) -> None:
     try:
         for name, content in outputs.items():
             field = getattr(job, name)
-            if field:  # a retry after a restart: replace, do not pile up suffixed copies
-                field.delete(save=False)
+            # Outputs have fixed names: a job run again after a restart overwrites its
+            # earlier files instead of leaving them behind next to suffixed copies.
+            field.storage.delete(field.field.generate_filename(job, name))
             field.save(name, ContentFile(content), save=False)
             saved[name] = field.name
         _update(

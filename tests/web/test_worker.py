@@ -91,6 +91,19 @@ def test_queue_is_bounded():
 
 
 @pytest.mark.django_db
+def test_a_rerun_job_overwrites_its_files(worker, fake_model):
+    job = make_job()
+    worker.submit(job.pk)
+    worker.drain()
+    first = sorted(default_storage.listdir("jobs")[1])
+    Job.objects.filter(pk=job.pk).update(status="queued", cutout="", mask="", preview="", original="")
+    worker.submit(job.pk)  # as if the process died after writing files, before recording them
+    worker.drain()
+    assert sorted(default_storage.listdir("jobs")[1]) == first
+    assert len(first) == 5
+
+
+@pytest.mark.django_db
 def test_a_job_is_processed_once_even_if_handed_over_twice(worker, fake_model):
     job = make_job()
     worker.submit(job.pk)
