@@ -58,7 +58,7 @@ function showJobs() {
 }
 
 function dropCard(card) {
-  card.el.remove();
+  card.remove();
   showJobs();
   $("pick-files").focus();
 }
@@ -77,22 +77,27 @@ function addFiles(files) {
     showNotice(`You can add up to ${maxFiles} images at a time. The first ${maxFiles} were added.`);
     files = files.slice(0, maxFiles);
   }
-  let batch = batchFor(files.length);
-  for (const file of files) {
+  const cards = files.map((file) => {
     const card = newCard(file.name || "image");
     card.waiting();
     card.setThumbnail(URL.createObjectURL(file));
-    uploads = uploads.then(async () => {
+    return card;
+  });
+  // The batch is chosen when this group's turn comes, once earlier uploads have their ids.
+  uploads = uploads.then(async () => {
+    let batch = batchFor(files.length);
+    for (const [index, file] of files.entries()) {
+      const card = cards[index];
       try {
         const job = await api.createJob(file, batch ? { batch } : {}, (percent) => card.uploading(percent));
         batch = job.batch;
         track(job, card);
       } catch (error) {
         card.fail(error.message);
-        announce(`${file.name}: ${error.message}`);
+        announce(`${card.name}: ${error.message}`);
       }
-    });
-  }
+    }
+  });
 }
 
 function track(job, card) {
@@ -207,8 +212,9 @@ function restore() {
   });
   Promise.all(pending).then(() => {
     autoOpen = true;
-    const entry = entries.get(selected);
-    if (entry?.job.stage === "done") openJob(selected, { focus: false, scroll: false });
+    const done = [...entries.values()].filter((entry) => entry.job.stage === "done");
+    const entry = done.find((e) => e.job.id === selected) || done[0];
+    if (entry) openJob(entry.job.id, { focus: false, scroll: false });
   });
 }
 

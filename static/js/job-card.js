@@ -20,11 +20,25 @@ export class JobCard {
     this.openButton.addEventListener("click", () => onOpen(this));
     this.deleteButton.addEventListener("click", () => onDelete(this));
     // HEIC and TIFF can't be shown by most browsers: keep the neutral placeholder then.
-    this.img.addEventListener("error", () => this.img.removeAttribute("src"));
+    this.img.addEventListener("error", () => {
+      this.releaseLocalThumbnail();
+      this.img.removeAttribute("src");
+    });
   }
 
+  // The first thumbnail is the local file (an object URL), replaced by the server's cut-out.
   setThumbnail(url) {
+    this.releaseLocalThumbnail();
     if (url) this.img.src = url;
+  }
+
+  releaseLocalThumbnail() {
+    if (this.img.src.startsWith("blob:")) URL.revokeObjectURL(this.img.src);
+  }
+
+  remove() {
+    this.releaseLocalThumbnail();
+    this.el.remove();
   }
 
   setProgress(percent) {

@@ -1,9 +1,10 @@
 // Every way a photo can arrive: file picker, phone camera, drag and drop anywhere on the page,
 // and pasting from the clipboard. All of them end in onFiles(File[]).
 
+// Clipboard images are all called "image.png"; the time of day tells several apart.
 function pastedName(type) {
-  const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, "");
-  return `pasted-${stamp}.${(type.split("/")[1] || "png").replace("jpeg", "jpg")}`;
+  const time = new Date().toTimeString().slice(0, 8).replace(/:/g, "");
+  return `pasted-${time}.${(type.split("/")[1] || "png").replace("jpeg", "jpg")}`;
 }
 
 function hasFiles(event) {
