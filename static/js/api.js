@@ -48,7 +48,8 @@ export class Api {
 
   // XMLHttpRequest rather than fetch: only it reports upload progress, which matters for
   // 25 MB photos on a phone connection.
-  createJob(file, fields, onProgress) {
+  // `signal` (an AbortSignal) cancels the upload; the promise then rejects with status 0.
+  createJob(file, fields, onProgress, signal) {
     const form = new FormData();
     form.append("image", file, file.name);
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
@@ -68,6 +69,8 @@ export class Api {
       xhr.addEventListener("error", () =>
         reject(new ApiError("The upload was interrupted. Check your connection and try again.", 0)),
       );
+      xhr.addEventListener("abort", () => reject(new ApiError("The upload was cancelled.", 0)));
+      signal.addEventListener("abort", () => xhr.abort());
       xhr.send(form);
     });
   }

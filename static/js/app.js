@@ -43,8 +43,9 @@ const editor = new Editor({
 function newCard(name) {
   const card = new JobCard($("job-card-template"), name, {
     onOpen: (c) => openJob(c.jobId, { focus: true, scroll: true }),
-    onDelete: (c) => (c.jobId ? deleteJob(c.jobId) : dropCard(c)),
+    onDelete: (c) => (c.jobId ? deleteJob(c.jobId) : cancelUpload(c)),
   });
+  card.cancel = new AbortController(); // aborts the upload if the card is removed first
   $("job-list").append(card.el);
   showJobs();
   return card;
@@ -55,6 +56,12 @@ function showJobs() {
   const any = $("job-list").children.length > 0;
   $("jobs").hidden = !any;
   $("uploader").classList.toggle("is-compact", any);
+}
+
+// A card without a job yet: waiting, uploading, or refused by the server.
+function cancelUpload(card) {
+  card.cancel.abort();
+  dropCard(card);
 }
 
 function dropCard(card) {
@@ -88,11 +95,16 @@ function addFiles(files) {
     let batch = batchFor(files.length);
     for (const [index, file] of files.entries()) {
       const card = cards[index];
+      const { signal } = card.cancel;
+      if (signal.aborted) continue;
       try {
-        const job = await api.createJob(file, batch ? { batch } : {}, (percent) => card.uploading(percent));
+        const job = await api.createJob(file, batch ? { batch } : {}, (percent) => card.uploading(percent), signal);
         batch = job.batch;
-        track(job, card);
+        // Removed in the instant the upload finished: the server has it, so delete it there.
+        if (signal.aborted) api.deleteJob(job.id).catch(() => {});
+        else track(job, card);
       } catch (error) {
+        if (signal.aborted) continue;
         card.fail(error.message);
         announce(`${card.name}: ${error.message}`);
       }
@@ -201,7 +213,7 @@ function restore() {
     const card = newCard(name);
     card.waiting();
     return api.getJob(id).then(
-      (job) => track(job, card),
+      (job) => (card.cancel.signal.aborted ? api.deleteJob(id).catch(() => {}) : track(job, card)),
       (error) => {
         if (error.status === 404) {
           jobStore.remove(id);

@@ -105,6 +105,23 @@ def download(page, tmp_path: Path) -> Path:
     return target
 
 
+def finger_drag(context, page, points) -> None:
+    """One finger down on the first point, through the others, lifted at the last.
+
+    Paced like a person: moves sent back to back look like a fling to Chromium, which
+    then swallows the next tap to stop it.
+    """
+    touch = context.new_cdp_session(page)
+    (x, y), *rest = points
+    touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for x, y in rest:
+        page.wait_for_timeout(50)
+        touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+    page.wait_for_timeout(300)
+    touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    touch.detach()
+
+
 def focused(page) -> str:
     """A short name for the focused element: its id, its radio value, or its text."""
     return page.evaluate(
@@ -274,6 +291,12 @@ def test_phone_flow(browser, site_url, astronaut, screenshots, tmp_path):
     assert fits_width(page)
     page.locator("#editor").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "phone-3-result.png", full_page=True)
+
+    # A finger drags the before/after line (the page itself still scrolls vertically).
+    page.locator("#stage").scroll_into_view_if_needed()
+    box = page.locator("#stage").bounding_box()
+    finger_drag(context, page, [(box["x"] + box["width"] * f, box["y"] + box["height"] / 2) for f in (0.5, 0.45, 0.35, 0.25)])
+    assert abs(int(page.get_attribute("#divider", "aria-valuenow")) - 25) <= 1
 
     page.tap("label.tile:has(input[value=colour])")
     page.tap("label.swatch:has(input[value='#111111'])")
