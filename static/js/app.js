@@ -62,12 +62,12 @@ function showJobs() {
 function cancelUpload(card) {
   card.cancel.abort();
   dropCard(card);
+  $("pick-files").focus(); // the focused card is gone: continue from the upload button
 }
 
 function dropCard(card) {
   card.remove();
   showJobs();
-  $("pick-files").focus();
 }
 
 // Batches group uploads for one ZIP; a new one starts when the current one is full.
@@ -86,7 +86,7 @@ function addFiles(files) {
   }
   const cards = files.map((file) => {
     const card = newCard(file.name || "image");
-    card.waiting();
+    card.waiting("Waiting to upload");
     card.setThumbnail(URL.createObjectURL(file));
     return card;
   });
@@ -128,13 +128,13 @@ function track(job, card) {
 }
 
 function apply(entry, state) {
-  const wasDone = entry.job.stage === "done" && entry.card.el.dataset.state === "done";
+  const wasDone = entry.card.el.dataset.state === "done"; // the socket repeats states
   entry.job = { ...entry.job, ...state };
   entry.card.update(state);
   if (state.stage === "done" && !wasDone) {
     entry.card.setThumbnail(state.urls.preview);
     announce(`${entry.card.name} is ready.`);
-    if (autoOpen && !editor.job) openJob(state.id, { focus: false, scroll: true });
+    if (autoOpen && !editor.opening) openJob(state.id, { focus: false, scroll: true });
   } else if (state.stage === "error") {
     announce(`${entry.card.name}: ${state.error || "failed"}`);
   }
@@ -183,6 +183,7 @@ async function deleteJob(id) {
     }
   }
   forget(id);
+  $("pick-files").focus();
   announce(`${entry.card.name} was deleted from the server.`);
 }
 
@@ -211,7 +212,7 @@ function restore() {
   // Cards appear at once in their old order; their state follows from the server.
   const pending = saved.map(({ id, name }) => {
     const card = newCard(name);
-    card.waiting();
+    card.waiting("Reconnecting…");
     return api.getJob(id).then(
       (job) => (card.cancel.signal.aborted ? api.deleteJob(id).catch(() => {}) : track(job, card)),
       (error) => {

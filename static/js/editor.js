@@ -28,7 +28,8 @@ export class Editor {
     this.canvas = $("after-canvas");
     this.beforeImg = $("before-img");
     this.download = $("download");
-    this.job = null;
+    this.job = null; // the job shown
+    this.opening = null; // the job shown or being loaded: the editor is in use while set
     this.cutout = null;
     this.original = null;
     this.blurred = null;
@@ -149,12 +150,18 @@ export class Editor {
     this.render();
   }
 
+  // Rejects when the previews can't be loaded; the editor then keeps what it showed before.
   async open(job) {
-    const sameJob = this.job?.id === job.id;
-    this.job = job;
-    if (!sameJob) {
-      const [cutout, original] = await Promise.all([loadImage(job.urls.preview), loadImage(job.urls.original)]);
-      if (this.job !== job) return; // another job was opened while these loaded
+    this.opening = job;
+    if (this.job?.id !== job.id) {
+      let cutout, original;
+      try {
+        [cutout, original] = await Promise.all([loadImage(job.urls.preview), loadImage(job.urls.original)]);
+      } catch (error) {
+        if (this.opening === job) this.opening = this.job;
+        throw error;
+      }
+      if (this.opening !== job) return; // another job was opened while these loaded
       this.cutout = cutout;
       this.original = original;
       this.blurred = null;
@@ -164,6 +171,7 @@ export class Editor {
       $("editor-name").textContent = job.name ? `· ${job.name}` : "";
       this.slider.set(50);
     }
+    this.job = job;
     this.section.hidden = false;
     this.view.setImageSize(this.canvas.width, this.canvas.height);
     this.render();
@@ -171,6 +179,7 @@ export class Editor {
 
   close() {
     this.job = null;
+    this.opening = null;
     this.section.hidden = true;
   }
 

@@ -47,9 +47,10 @@ export class JobCard {
     this.fill.style.setProperty("--progress", String(value / 100));
   }
 
-  waiting() {
+  // Before the server knows the job: waiting for its upload turn, or reconnecting after a reload.
+  waiting(text) {
     this.el.dataset.state = "waiting";
-    this.status.textContent = describeStage({ stage: "waiting" });
+    this.status.textContent = text;
     this.setProgress(0);
   }
 

@@ -30,11 +30,13 @@ export function followJob(wsPath, { onEvent, onGone, poll }) {
       attempts = 0;
     });
     socket.addEventListener("message", (message) => {
+      let event;
       try {
-        deliver(JSON.parse(message.data));
+        event = JSON.parse(message.data);
       } catch {
-        // A malformed frame is skipped; the next one carries the full state again.
+        return; // a malformed frame is skipped: the next one carries the full state again
       }
+      deliver(event);
     });
     socket.addEventListener("close", (event) => {
       if (stopped) return;

@@ -1,7 +1,6 @@
 // Human words for the worker's stages, shown on each file's card.
 
 const WORDS = {
-  waiting: "Waiting to upload",
   uploading: "Uploading",
   queued: "Waiting in line",
   decoding: "Reading the image",
@@ -16,7 +15,6 @@ export const FINISHED = new Set(["done", "error"]);
 export function describeStage({ stage, progress, position, error }) {
   if (stage === "error") return error || "This image couldn't be processed.";
   if (stage === "done") return WORDS.done;
-  if (stage === "waiting") return WORDS.waiting;
   if (stage === "queued") {
     return position > 1 ? `${WORDS.queued}: ${position - 1} ahead of this one` : `${WORDS.queued}: next up`;
   }
