@@ -56,11 +56,14 @@ class DecodedImage:
         return self.rgb.shape[1], self.rgb.shape[0]
 
 
-def _open(source: bytes | str | Path | BinaryIO) -> Image.Image:
+def _open(source: bytes | str | Path | BinaryIO, max_megapixels: float) -> Image.Image:
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
         return Image.open(source)
+    except Image.DecompressionBombError:
+        # Pillow's own guard fires on headers far beyond any limit of ours.
+        raise ImageError(f"This image is too large to process safely; the limit is {max_megapixels:g} MP.")
     except UnidentifiedImageError:
         raise ImageError(f"This file is not an image we can read. Please upload a {ACCEPTED_DESCRIPTION} file.")
     except (OSError, ValueError, SyntaxError) as exc:
@@ -110,7 +113,7 @@ def decode_image(source: bytes | str | Path | BinaryIO, max_megapixels: float = 
     The pixel count is checked from the header before any pixel is decoded, so a small
     file that claims to be 50000x50000 is refused without allocating it.
     """
-    img = _open(source)
+    img = _open(source, max_megapixels)
     fmt = img.format or "unknown"
     if fmt not in ACCEPTED_FORMATS:
         raise ImageError(f"{fmt} files are not supported. Please upload a {ACCEPTED_DESCRIPTION} file.")

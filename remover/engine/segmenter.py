@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from .isnet import ISNet
@@ -129,19 +128,3 @@ class Segmenter:
             for prob, p in zip(self.forward(torch.stack(inputs)), places):
                 results.append(np.ascontiguousarray(prob[0, p.top:p.top + p.height, p.left:p.left + p.width].numpy()))
         return results
-
-
-def resize_probabilities(prob: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Resize a (h, w) probability map to (height, width), float32 in [0, 1].
-
-    Shrinking is antialiased bilinear (an area average). Enlarging is bicubic, clipped:
-    on the alpha-matting set, with the mask brought back from 1/4 and 1/8 scale, bicubic
-    kept the edge band 3-5% closer to the truth than bilinear, while a guided-filter
-    upsampler steered by the photo was worse than both (bench/upsampling.py).
-    """
-    t = torch.from_numpy(np.ascontiguousarray(prob, dtype=np.float32))[None, None]
-    if width <= prob.shape[1] and height <= prob.shape[0]:
-        out = F.interpolate(t, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
-    else:
-        out = F.interpolate(t, size=(height, width), mode="bicubic", align_corners=False)
-    return out[0, 0].clamp_(0.0, 1.0).numpy()

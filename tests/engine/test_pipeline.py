@@ -1,0 +1,132 @@
+"""The cut-out pipeline on real photos, and its pure pre/post-processing steps."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from remover.engine import compose
+from remover.engine.imageio import decode_image
+from remover.engine.pipeline import Background, cut_out, remove_background, render
+from remover.engine.refine import estimate_foreground, full_resolution_alpha
+from remover.engine.segmenter import letterbox
+from tests.conftest import png_bytes
+
+
+@pytest.fixture(scope="module")
+def astronaut_cutout(astronaut, segmenter):
+    stages = []
+    result = cut_out(decode_image(png_bytes(astronaut)), segmenter, lambda s, p: stages.append((s, p)))
+    return result, stages
+
+
+def test_astronaut_is_kept_and_backdrop_removed(astronaut_cutout):
+    result, _ = astronaut_cutout
+    alpha = result.alpha
+    assert alpha.shape == (512, 512)
+    # Face, orange suit and helmet (regions checked by eye on the photo) are subject.
+    assert alpha[120:150, 200:240].min() > 240  # face
+    assert alpha[320:380, 60:120].mean() > 240  # suit, left arm
+    assert alpha[420:480, 330:400].mean() > 240  # helmet
+    # The plain backdrop at the top right and the flag at the top left are background.
+    assert alpha[20:120, 380:500].max() < 10
+    assert alpha[10:60, 10:60].max() < 10
+    # Soft alpha: the outline carries fractional values, not a binary cut.
+    fractional = ((alpha > 10) & (alpha < 245)).sum()
+    assert fractional > 300
+
+
+def test_progress_reports_stages_in_order(astronaut_cutout):
+    _, stages = astronaut_cutout
+    names = [s for s, _ in stages]
+    assert names[0] == "segmenting" and "refining" in names
+    percents = [p for _, p in stages]
+    assert percents == sorted(percents) and all(0 <= p <= 100 for p in percents)
+
+
+def test_backgrounds_render_as_documented(astronaut_cutout, astronaut):
+    result, _ = astronaut_cutout
+    assert render(result, Background()).mode == "RGBA"
+    assert render(result, Background(kind="mask")).mode == "L"
+    green = np.asarray(render(result, Background.parse("#00FF00")))
+    assert tuple(green[40, 450]) == (0, 255, 0)  # backdrop replaced
+    assert np.abs(green[130, 220].astype(int) - astronaut[130, 220]).max() <= 3  # face untouched
+    scene = np.zeros((100, 300, 3), np.uint8)
+    scene[:, :150] = (0, 0, 255)
+    on_scene = np.asarray(render(result, Background(kind="image", scene=scene)))
+    assert on_scene.shape == (512, 512, 3) and on_scene[40, 450, 2] < 50
+    blurred = np.asarray(render(result, Background(kind="blur"), astronaut))
+    assert blurred.shape == (512, 512, 3)
+    with pytest.raises(ValueError, match="original"):
+        render(result, Background(kind="blur"))
+
+
+def test_remove_background_encodes_each_format(astronaut, segmenter):
+    source = png_bytes(astronaut[:256])
+    png = Image.open(io.BytesIO(remove_background(source, segmenter)))
+    assert png.mode == "RGBA" and png.size == (512, 256)
+    jpg = Image.open(io.BytesIO(remove_background(source, segmenter, fmt="jpg")))
+    assert jpg.format == "JPEG" and jpg.mode == "RGB"
+    # JPEG has no alpha: a transparent request is flattened on white.
+    assert np.asarray(jpg)[30, 470].min() > 235
+
+
+def test_input_transparency_is_kept(astronaut, segmenter):
+    rgba = np.dstack((astronaut, np.full((512, 512), 255, np.uint8)))
+    rgba[:, :256, 3] = 0  # the left half was already cut away by the user
+    out = Image.open(io.BytesIO(remove_background(png_bytes(rgba), segmenter)))
+    alpha = np.asarray(out)[..., 3]
+    assert alpha[:, :256].max() == 0
+    assert alpha[320:380, 300:340].min() > 200  # the right half of the suit is still there
+
+
+def test_letterbox_keeps_aspect_and_pads_with_mid_grey():
+    x, place = letterbox(np.full((100, 400, 3), 255, np.uint8), size=64)
+    assert x.shape == (3, 64, 64)
+    assert (place.height, place.width, place.top, place.left) == (16, 64, 24, 0)
+    assert float(x[0, 0, 0]) == 0.0 and float(x[0, 30, 30]) == pytest.approx(0.5)
+
+
+def test_probability_resizing_stays_soft_and_in_range():
+    prob = np.zeros((64, 64), np.float32)
+    prob[:, 32:] = 1.0
+    up = full_resolution_alpha(prob, 256, 256)
+    assert up.shape == (256, 256) and up.min() >= 0.0 and up.max() <= 1.0
+    assert ((up > 0.05) & (up < 0.95)).any()  # a soft transition, not a step
+    down = full_resolution_alpha(up, 32, 16)
+    assert down.shape == (16, 32)
+
+
+def test_edge_colours_are_decontaminated():
+    # Red hair-like subject blended over a green wall with a soft ramp.
+    h, w = 64, 200
+    alpha = np.tile(np.clip((np.arange(w) - 60) / 80, 0, 1).astype(np.float32), (h, 1))
+    red, green = np.array([220, 30, 30], np.float32), np.array([20, 200, 20], np.float32)
+    observed = (alpha[..., None] * red + (1 - alpha[..., None]) * green).astype(np.uint8)
+    fg = estimate_foreground(observed, alpha)
+    band = (alpha > 0.1) & (alpha < 1.0)
+    before = np.abs(observed[band].astype(float) - red).mean()
+    after = np.abs(fg[band].astype(float) - red).mean()
+    assert after < 0.05 * before
+    assert (fg[alpha >= 1.0] == observed[alpha >= 1.0]).all()  # solid pixels untouched
+
+
+def test_resized_cutout_keeps_edge_colour():
+    fg = np.zeros((40, 40, 3), np.uint8)
+    fg[...] = (200, 10, 10)
+    alpha = np.zeros((40, 40), np.uint8)
+    alpha[10:30, 10:30] = 255
+    small = compose.CutOut(fg, alpha).resized(20, 20)
+    assert small.size == (20, 20)
+    edge = small.alpha > 0
+    # Premultiplied resizing: no dark fringe where alpha falls off.
+    assert small.foreground[edge][:, 0].min() >= 195
+
+
+def test_cover_fit_and_colour_parsing():
+    scene = np.zeros((50, 200, 3), np.uint8)
+    assert compose.cover_fit(scene, 100, 100).shape == (100, 100, 3)
+    assert compose.parse_colour("#0a0B0c") == (10, 11, 12)
+    with pytest.raises(ValueError, match="six hex digits"):
+        compose.parse_colour("red")
