@@ -214,6 +214,7 @@ export class Editor {
     const { background, format } = this;
     if (!needsClientComposite(background, format)) return;
     event.preventDefault();
+    if (this.download.getAttribute("aria-disabled") === "true") return; // one at a time
     this.download.setAttribute("aria-disabled", "true");
     try {
       await downloadOverScene(this.job, background.image, background.focus, format);
