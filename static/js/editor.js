@@ -169,6 +169,8 @@ export class Editor {
       this.canvas.width = cutout.naturalWidth;
       this.canvas.height = cutout.naturalHeight;
       $("editor-name").textContent = job.name ? `· ${job.name}` : "";
+      const expires = new Date(job.expires_at).toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
+      $("expiry-note").textContent = `Otherwise kept until ${expires}, then deleted automatically.`;
       this.slider.set(50);
     }
     this.job = job;
