@@ -162,7 +162,7 @@ def encode_image(image: Image.Image, fmt: str, dpi: int | None = None, jpeg_qual
         else:
             image.save(out, "WEBP", quality=90, method=4)
     elif fmt in ("jpg", "jpeg"):
-        if image.mode != "RGB":
+        if image.mode not in ("RGB", "L"):
             raise ValueError("JPEG has no alpha channel: compose onto a background first")
         image.save(out, "JPEG", quality=jpeg_quality, optimize=True, progressive=True, subsampling=0, **extra)
     else:

@@ -1,4 +1,3 @@
-import sys
 from pathlib import Path
 
 from django.conf import settings
@@ -48,11 +47,12 @@ class Command(BaseCommand):
             )
         except (ValueError, OSError) as exc:
             raise CommandError(f"--bg: {exc}")
-        if opts["format"] in ("jpg",) and background.kind == "mask":
-            opts["format"] = "png"
         inputs = collect_inputs(opts["inputs"])
         if not inputs:
             raise CommandError("no input images found")
+        missing = [str(p) for p in inputs if not p.is_file()]
+        if len(missing) == len(inputs):
+            raise CommandError(f"no such file: {', '.join(missing)}")
         try:
             segmenter = shared_segmenter(
                 device=settings.CLEARCUT_DEVICE, threads=settings.CLEARCUT_THREADS, flip=opts["quality"] == "best"
@@ -67,8 +67,8 @@ class Command(BaseCommand):
 
             def show(stage: str, percent: int, prefix=prefix) -> None:
                 bar = "#" * (percent // 5)
-                sys.stdout.write(f"\r{prefix} [{bar:<20}] {percent:3d}% {stage:<12}")
-                sys.stdout.flush()
+                self.stdout.write(f"\r{prefix} [{bar:<20}] {percent:3d}% {stage:<12}", ending="")
+                self.stdout.flush()
 
             try:
                 data = remove_background(
@@ -77,7 +77,8 @@ class Command(BaseCommand):
             except (ImageError, OSError) as exc:
                 failures += 1
                 self.stdout.write("")
-                self.stderr.write(f"{path}: {exc}")
+                reason = "no such file" if not path.is_file() else str(exc)
+                self.stderr.write(f"{path}: {reason}")
                 continue
             target.write_bytes(data)
             self.stdout.write(f"\r{prefix} -> {target}{' ' * 20}")
