@@ -70,9 +70,9 @@ class Background:
 def cut_out(image: DecodedImage, segmenter: Segmenter, progress: Progress = _silent) -> CutOut:
     """Segment and refine one decoded image into a full-resolution :class:`CutOut`."""
     width, height = image.size
-    progress("segmenting", 10)
-    prob = segmenter.predict([image.rgb])[0]
-    progress("refining", 70)
+    progress("segmenting", 5)
+    prob = segmenter.predict([image.rgb], progress=lambda f: progress("segmenting", 5 + round(f * 65)))[0]
+    progress("refining", 72)
     alpha = full_resolution_alpha(prob, width, height)
     if image.alpha is not None:
         # Already-transparent pixels of the upload stay transparent.

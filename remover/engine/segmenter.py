@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +72,27 @@ def letterbox(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Pl
     return canvas, place
 
 
+# Stages in execution order, with the scale level each runs at (level k: 1/4**k of the pixels).
+_STAGE_LEVELS = {
+    "stage1": 0, "stage2": 1, "stage3": 2, "stage4": 3, "stage5": 4, "stage6": 5,
+    "stage5d": 4, "stage4d": 3, "stage3d": 2, "stage2d": 1, "stage1d": 0,
+}
+
+
+def stage_weights(model: ISNet) -> dict[str, float]:
+    """Each stage's share of the forward pass, for progress reports.
+
+    Convolution cost is parameters x pixels, so parameters / 4**level ranks the stages;
+    exact FLOPs would only move the progress bar by a few percent.
+    """
+    cost = {
+        name: sum(p.numel() for p in getattr(model, name).parameters()) / 4**level
+        for name, level in _STAGE_LEVELS.items()
+    }
+    total = sum(cost.values())
+    return {name: c / total for name, c in cost.items()}
+
+
 class Segmenter:
     """ISNet loaded once, ready for concurrent callers (inference is serialised by a lock).
 
@@ -99,32 +120,65 @@ class Segmenter:
         if self.device.type == "cuda" and self.dtype == torch.float16:
             self.model = self.model.half()
         self._lock = threading.Lock()
+        self._stage_weights = stage_weights(model)
+
+    def _report_stages(self, progress: Callable[[float], None]) -> list:
+        """Forward hooks that call ``progress(fraction done)`` after each stage; returns their handles."""
+        done = 0.0
+        handles = []
+        for name, weight in self._stage_weights.items():
+            def hook(module, args, output, weight=weight):
+                nonlocal done
+                done += weight
+                progress(min(done, 1.0))
+            handles.append(getattr(self.model, name).register_forward_hook(hook))
+        return handles
 
     @torch.inference_mode()
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """(N, 3, S, S) normalised input -> (N, 1, S, S) float32 probabilities in [0, 1]."""
+    def forward(self, batch: torch.Tensor, progress: Callable[[float], None] | None = None) -> torch.Tensor:
+        """(N, 3, S, S) normalised input -> (N, 1, S, S) float32 probabilities in [0, 1].
+
+        ``progress`` receives the fraction of the forward pass done, stage by stage.
+        """
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         if self.dtype == torch.float16 and self.device.type == "cuda":
             batch = batch.half()
         use_autocast = self.dtype == torch.bfloat16
         with self._lock, torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_autocast):
-            if self.flip:
-                doubled = torch.cat((batch, batch.flip(-1)), 0)
-                pred = self.model(doubled, side_outputs=False)[0].float()
-                n = batch.shape[0]
-                pred = (pred[:n] + pred[n:].flip(-1)) * 0.5
-            else:
-                pred = self.model(batch, side_outputs=False)[0].float()
+            handles = self._report_stages(progress) if progress else []
+            try:
+                pred = self._run(batch)
+            finally:
+                for handle in handles:
+                    handle.remove()
         return pred.cpu()
 
-    def predict(self, images: Sequence[np.ndarray], batch_size: int = 4) -> list[np.ndarray]:
+    def _run(self, batch: torch.Tensor) -> torch.Tensor:
+        if self.flip:
+            doubled = torch.cat((batch, batch.flip(-1)), 0)
+            pred = self.model(doubled, side_outputs=False)[0].float()
+            n = batch.shape[0]
+            return (pred[:n] + pred[n:].flip(-1)) * 0.5
+        return self.model(batch, side_outputs=False)[0].float()
+
+    def predict(
+        self,
+        images: Sequence[np.ndarray],
+        batch_size: int = 4,
+        progress: Callable[[float], None] | None = None,
+    ) -> list[np.ndarray]:
         """RGB uint8 images (any sizes) -> float32 probabilities in [0, 1], one map per image.
 
         Each map has the image's aspect ratio with its long side MODEL_SIZE pixels.
+        ``progress`` receives the fraction of all images' model work done.
         """
         results: list[np.ndarray] = []
         for start in range(0, len(images), batch_size):
             inputs, places = zip(*(letterbox(img) for img in images[start:start + batch_size]))
-            for prob, p in zip(self.forward(torch.stack(inputs)), places):
+            batch_progress = None
+            if progress:
+                def batch_progress(f: float, start=start, n=len(inputs)) -> None:
+                    progress((start + f * n) / len(images))
+            for prob, p in zip(self.forward(torch.stack(inputs), batch_progress), places):
                 results.append(np.ascontiguousarray(prob[0, p.top:p.top + p.height, p.left:p.left + p.width].numpy()))
         return results
