@@ -5,7 +5,7 @@ bench/out/<contestant>/; we time that and score the PNG's alpha against the trut
 
     python -m bench.quality                       # both sets, every image
     python -m bench.quality --limit 50 --sets ecssd
-    python -m bench.quality --ablations           # also: stretched input, fp32, flip averaging
+    python -m bench.quality --ablations fp32,stretch,minmax,flip   # also our pipeline with one change each
 """
 
 from __future__ import annotations
@@ -45,6 +45,19 @@ class StretchSegmenter(Segmenter):
         return out
 
 
+class MinMaxSegmenter(Segmenter):
+    """Ablation: rembg's per-image stretch (input divided by its maximum, output min-max scaled)."""
+
+    def predict(self, images, batch_size: int = 4):
+        stretched = [np.clip(img.astype(np.float32) * (255.0 / max(int(img.max()), 1)), 0, 255).astype(np.uint8)
+                     for img in images]
+        out = []
+        for prob in super().predict(stretched, batch_size):
+            low, high = float(prob.min()), float(prob.max())
+            out.append((prob - low) / max(high - low, 1e-6))
+        return out
+
+
 def clearcut(segmenter: Segmenter) -> Callable[[Path, Path], None]:
     def run(photo: Path, target: Path) -> None:
         target.write_bytes(remove_background(photo, segmenter))
@@ -65,10 +78,15 @@ def rembg(alpha_matting: bool) -> Callable[[Path, Path], None]:
 
 def contestants(args) -> dict[str, Callable[[Path, Path], None]]:
     runs = {"clearcut": clearcut(Segmenter())}
-    if args.ablations:
-        runs["clearcut fp32"] = clearcut(Segmenter(precision="fp32"))
-        runs["clearcut stretch"] = clearcut(StretchSegmenter())
-        runs["clearcut flip (--quality best)"] = clearcut(Segmenter(flip=True))
+    variants = {
+        "fp32": ("clearcut fp32", lambda: Segmenter(precision="fp32")),
+        "stretch": ("clearcut stretch", StretchSegmenter),
+        "minmax": ("clearcut min-max", MinMaxSegmenter),
+        "flip": ("clearcut flip (--quality best)", lambda: Segmenter(flip=True)),
+    }
+    for key in filter(None, args.ablations.split(",")):
+        name, make = variants[key]
+        runs[name] = clearcut(make())
     if not args.no_peer:
         runs["rembg"] = rembg(alpha_matting=False)
         runs["rembg alpha_matting"] = rembg(alpha_matting=True)
@@ -84,8 +102,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(datasets.SETS))
     parser.add_argument("--limit", type=int, default=None, help="first N photos of each set")
-    parser.add_argument("--ablations", action="store_true")
+    parser.add_argument("--ablations", default="", help="comma-separated: fp32,stretch,minmax,flip")
     parser.add_argument("--no-peer", action="store_true", help="skip rembg")
+    parser.add_argument("--dim-only", action="store_true",
+                        help="only photos whose brightest pixel is below 255 (where a min-max stretch changes anything)")
     args = parser.parse_args()
 
     OUT.mkdir(exist_ok=True)
@@ -94,6 +114,8 @@ def main() -> None:
     report = {"environment": describe(), "sets": {}}
     for set_name in args.sets.split(","):
         pairs = list(datasets.iterate(set_name, args.limit))
+        if args.dim_only:
+            pairs = [(p, t) for p, t in pairs if np.asarray(Image.open(p).convert("RGB")).max() < 255]
         warm_up(runs, pairs[0][0])
         scores = {name: [] for name in runs}
         for photo, truth in pairs:
