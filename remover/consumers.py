@@ -2,7 +2,8 @@
 
 On connect the consumer sends the job's current state at once, so a reloaded page picks
 up a running or finished job. Afterwards it sends the state again whenever the worker
-says the job changed (see remover/events.py). Only the job's owner gets a connection;
+says the job changed, with that step's stage and progress (see remover/events.py); within
+one status, progress never goes backwards. Only the job's owner gets a connection;
 anyone else, and any unknown id, is refused during the handshake, like a 404.
 If the job is deleted while the socket is open, the socket closes with code 4404.
 """
@@ -13,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from . import events
-from .jobs import job_state
+from .jobs import SNAPSHOT_FIELDS, job_state
 from .limits import tier_for
 from .owners import owned_jobs
 
@@ -23,6 +24,7 @@ GONE = 4404  # application close code: the job no longer exists
 class JobConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
+        self.last_sent: tuple[str, int] | None = None
         if await self.current_state() is None:
             await self.close()
             return
@@ -41,16 +43,27 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         """Clients have nothing to say; anything they send is ignored."""
 
     async def job_changed(self, message):
-        state = await self.current_state()
+        state = await self.current_state(message.get("snapshot"))
         if state is None:
             await self.close(code=GONE)
-        else:
-            await self.send_json(state)
+            return
+        # A message published just before the snapshot read at connect can arrive after
+        # it; drop it rather than move the bar back.
+        if self.last_sent and self.last_sent[0] == state["status"] and state["progress"] < self.last_sent[1]:
+            return
+        self.last_sent = (state["status"], state["progress"])
+        await self.send_json(state)
 
     @database_sync_to_async
-    def current_state(self) -> dict | None:
+    def current_state(self, snapshot: dict | None = None) -> dict | None:
+        """The job as JSON for this visitor, with ``snapshot`` (a step's fields) laid over it."""
         user, session = self.scope.get("user"), self.scope.get("session")
         if session is None:
             return None
         job = owned_jobs(user, session).filter(pk=self.job_id).first()
-        return None if job is None else job_state(job, tier_for(user))
+        if job is None:
+            return None
+        for name in SNAPSHOT_FIELDS:
+            if snapshot and name in snapshot:
+                setattr(job, name, snapshot[name])
+        return job_state(job, tier_for(user))

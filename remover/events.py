@@ -1,8 +1,11 @@
 """Telling WebSocket clients that a job changed, through the channel layer.
 
-The message only says *that* the job changed; each consumer reads the job's current state
-from the database and sends it. So a late or lost message cannot leave a page showing a
-stale stage, and the same message works for every viewer's tier.
+A message names the job and, for a progress step, carries a snapshot of the fields that
+step wrote (status, stage, progress, error). Each consumer reads the rest of the job from
+the database and lays the snapshot over it: every stage reaches the page even when the
+worker has moved on by the time the message is handled, and the sizes and links fit the
+viewer's own tier. A message without a snapshot (queue moved, job deleted) means "send
+what the database says now".
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ def group_name(job_id: uuid.UUID | str) -> str:
 
 
 class Publisher:
-    """``publish(job_id)``: callable handed to :func:`remover.jobs.process_job`.
+    """``publish(job_id, snapshot=None)``: callable handed to :func:`remover.jobs.process_job`.
 
     ``loop`` is the web server's event loop when the publisher runs in a thread of the
     web process. The in-memory channel layer keeps asyncio queues that belong to that
@@ -38,11 +41,13 @@ class Publisher:
         self.loop = loop
         self.timeout = timeout
 
-    def __call__(self, job_id: uuid.UUID | str) -> None:
+    def __call__(self, job_id: uuid.UUID | str, snapshot: dict | None = None) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
         group, message = group_name(job_id), {"type": CHANGED, "id": str(job_id)}
+        if snapshot:
+            message["snapshot"] = snapshot
         try:
             if self.loop is not None and self.loop.is_running():
                 asyncio.run_coroutine_threadsafe(layer.group_send(group, message), self.loop).result(self.timeout)

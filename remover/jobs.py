@@ -1,7 +1,7 @@
 """The unit of work: create a job from an upload, process it, describe it, purge it.
 
 :func:`process_job` is the whole of a job's processing, given only its id and a
-``publish(job_id)`` callable. The in-process worker (remover/worker.py) calls it from
+``publish(job_id, snapshot)`` callable. The in-process worker (remover/worker.py) calls it from
 its thread; a Celery task can call it the same way. State lives in the database and
 files in Django storage, so any process can pick a job up.
 """
@@ -30,7 +30,8 @@ from .models import DailyUsage, Job
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[[uuid.UUID], None]
+Publish = Callable[..., None]  # publish(job_id, snapshot: dict | None = None), see remover/events.py
+SNAPSHOT_FIELDS = ("status", "stage", "progress", "error")
 FAILED_MESSAGE = "Something went wrong while processing this image. Please try again."
 
 
@@ -77,6 +78,13 @@ def _update(job_id: uuid.UUID, **fields) -> None:
         raise JobGone(job_id)
 
 
+def _record(job_id: uuid.UUID, publish: Publish, **fields) -> None:
+    """Write a step to the database first, then announce it (a page reading the job in
+    between must never be behind the message)."""
+    _update(job_id, **fields)
+    publish(job_id, {name: fields[name] for name in SNAPSHOT_FIELDS if name in fields})
+
+
 def process_job(job_id: uuid.UUID, publish: Publish) -> None:
     """Run one queued job to ``done`` or ``error``, publishing each stage.
 
@@ -84,12 +92,11 @@ def process_job(job_id: uuid.UUID, publish: Publish) -> None:
     message for the owner. A job that is no longer queued (taken by another worker,
     finished, deleted) is left alone, so handing the same id over twice is harmless.
     """
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, stage="decoding", progress=0, started_at=timezone.now(), error=""
-    )
+    start = {"status": Job.Status.RUNNING, "stage": "decoding", "progress": 0, "error": ""}
+    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(started_at=timezone.now(), **start)
     if not claimed:
         return
-    publish(job_id)
+    publish(job_id, start)
     publish_queue_positions(publish)
     try:
         _run(Job.objects.get(pk=job_id), publish)
@@ -102,19 +109,21 @@ def process_job(job_id: uuid.UUID, publish: Publish) -> None:
         log.exception("job %s failed", job_id)
         error = FAILED_MESSAGE
     else:
-        publish(job_id)
         return
     try:
-        _update(job_id, status=Job.Status.ERROR, stage="error", error=error, finished_at=timezone.now())
+        _record(job_id, publish, status=Job.Status.ERROR, stage="error", error=error, finished_at=timezone.now())
     except JobGone:
-        return
-    publish(job_id)
+        pass
 
 
 def _run(job: Job, publish: Publish) -> None:
+    last = None
+
     def report(stage: str, percent: int) -> None:
-        _update(job.pk, stage=stage, progress=percent)
-        publish(job.pk)
+        nonlocal last
+        if (stage, percent) != last:  # the model reports often; repeats tell the page nothing
+            last = (stage, percent)
+            _record(job.pk, publish, stage=stage, progress=percent)
 
     report("decoding", 2)
     with job.input.open("rb") as stored:
@@ -125,6 +134,7 @@ def _run(job: Job, publish: Publish) -> None:
     report("compositing", 92)
     outputs = render_outputs(decoded, result)
     width, height = result.size
+    done = {"status": Job.Status.DONE, "stage": "done", "progress": 100}
     saved = {}
     try:
         for name, content in outputs.items():
@@ -134,14 +144,12 @@ def _run(job: Job, publish: Publish) -> None:
             field.storage.delete(field.field.generate_filename(job, name))
             field.save(name, ContentFile(content), save=False)
             saved[name] = field.name
-        _update(
-            job.pk, status=Job.Status.DONE, stage="done", progress=100, finished_at=timezone.now(),
-            width=width, height=height, **saved,
-        )
+        _update(job.pk, finished_at=timezone.now(), width=width, height=height, **saved, **done)
     except BaseException:
         for name in saved:
             getattr(job, name).delete(save=False)
         raise
+    publish(job.pk, done)
 
 
 def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:

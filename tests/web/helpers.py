@@ -18,13 +18,20 @@ class FakeSegmenter:
     def __init__(self):
         self.calls = 0
 
-    def predict(self, images):
+    def predict(self, images, batch_size=4, progress=None):
         self.calls += 1
-        size = 1024
-        y, x = np.mgrid[0:size, 0:size].astype(np.float32)
-        r = np.hypot((x - size / 2) / (size * 0.3), (y - size / 2) / (size * 0.38))
-        prob = np.clip((1.1 - r) / 0.2, 0.0, 1.0)
-        return [prob for _ in images]
+        maps = []
+        for image in images:
+            # Like the real model: a map with the image's aspect, long side 1024.
+            h, w = image.shape[:2]
+            scale = 1024 / max(h, w)
+            mh, mw = max(1, round(h * scale)), max(1, round(w * scale))
+            y, x = np.mgrid[0:mh, 0:mw].astype(np.float32)
+            r = np.hypot((x - mw / 2) / (mw * 0.3), (y - mh / 2) / (mh * 0.38))
+            maps.append(np.clip((1.1 - r) / 0.2, 0.0, 1.0))
+            if progress:
+                progress(len(maps) / len(images))
+        return maps
 
 
 def image_bytes(width: int, height: int, fmt: str = "PNG", colour=(40, 120, 200)) -> bytes:

@@ -41,9 +41,9 @@ class Recorder:
         self.published: list[uuid.UUID] = []
         self.finished = threading.Event()
 
-    def __call__(self, job_id):
+    def __call__(self, job_id, snapshot=None):
         self.published.append(job_id)
-        if Job.objects.filter(pk=job_id, status__in=["done", "error"]).exists():
+        if snapshot and snapshot.get("status") in ("done", "error"):
             self.finished.set()
 
 
@@ -118,11 +118,11 @@ def test_model_failure_ends_the_job_in_error_and_the_worker_goes_on(worker, fake
     broken, fine = make_job(), make_job()
     real_predict = fake_model.predict
 
-    def predict_once_broken(images):
+    def predict_once_broken(images, **options):
         if fake_model.calls == 0:
             fake_model.calls += 1
             raise RuntimeError("simulated out-of-memory")
-        return real_predict(images)
+        return real_predict(images, **options)
 
     monkeypatch.setattr(fake_model, "predict", predict_once_broken)
     worker.submit(broken.pk)
@@ -139,9 +139,9 @@ def test_job_deleted_while_running_leaves_no_files(worker, fake_model, monkeypat
     job = make_job()
     real_predict = fake_model.predict
 
-    def predict_then_delete(images):
+    def predict_then_delete(images, **options):
         Job.objects.filter(pk=job.pk).delete()  # "delete now" pressed mid-run
-        return real_predict(images)
+        return real_predict(images, **options)
 
     monkeypatch.setattr(fake_model, "predict", predict_then_delete)
     worker.submit(job.pk)
