@@ -130,9 +130,11 @@ CLEARCUT_PRO_DAILY_QUOTA = env_int("CLEARCUT_PRO_DAILY_QUOTA", 1000)  # per Pro 
 CLEARCUT_RETENTION_HOURS = env_float("CLEARCUT_RETENTION_HOURS", 24)
 
 # Where inference runs. "thread": the in-process worker (one model, started by the first
-# connection or upload). "none": this process only queues jobs (tests; web processes
-# when another worker does the work).
+# connection or upload). "none": no thread; queued jobs wait until the code calls
+# remover.worker.get_worker().drain() (tests that run jobs step by step).
 CLEARCUT_WORKER = os.environ.get("CLEARCUT_WORKER", "thread")
+if CLEARCUT_WORKER not in ("thread", "none"):  # a typo would leave every upload queued forever
+    raise RuntimeError(f"CLEARCUT_WORKER must be 'thread' or 'none', not {CLEARCUT_WORKER!r}")
 CLEARCUT_QUEUE_SIZE = env_int("CLEARCUT_QUEUE_SIZE", 100)  # waiting jobs; beyond it uploads get "busy"
 CLEARCUT_SWEEP_SECONDS = env_float("CLEARCUT_SWEEP_SECONDS", 300)  # how often the worker purges expired jobs
 

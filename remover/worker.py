@@ -6,8 +6,8 @@ need it never load the model. On start it re-queues the jobs a restart interrupt
 also runs the retention sweep every ``CLEARCUT_SWEEP_SECONDS``.
 
 The queue holds job ids only; the jobs themselves are rows, so nothing is lost with the
-process. ``CLEARCUT_WORKER=none`` keeps the queue but runs no thread (tests, or web
-processes whose jobs another worker runs).
+process. ``CLEARCUT_WORKER=none`` keeps the queue but runs no thread: tests run the
+queued jobs themselves with :meth:`InProcessWorker.drain`.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class InProcessWorker:
         return job_id is not None
 
     def drain(self) -> None:
-        """Run every queued job now, in the calling thread (tests, ``CLEARCUT_WORKER=none``)."""
+        """Run every queued job now, in the calling thread (tests with ``CLEARCUT_WORKER=none``)."""
         while self.step():
             pass
 
