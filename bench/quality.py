@@ -32,7 +32,7 @@ OUT = Path(__file__).resolve().parent / "out"
 class StretchSegmenter(Segmenter):
     """Ablation: stretch every photo to the square canvas, as rembg does, instead of letterboxing."""
 
-    def predict(self, images, batch_size: int = 4):
+    def predict(self, images, batch_size: int = 4, progress=None):
         import torch
 
         from remover.engine.segmenter import INPUT_MEAN, MODEL_SIZE
@@ -48,7 +48,7 @@ class StretchSegmenter(Segmenter):
 class MinMaxSegmenter(Segmenter):
     """Ablation: rembg's per-image stretch (input divided by its maximum, output min-max scaled)."""
 
-    def predict(self, images, batch_size: int = 4):
+    def predict(self, images, batch_size: int = 4, progress=None):
         stretched = [np.clip(img.astype(np.float32) * (255.0 / max(int(img.max()), 1)), 0, 255).astype(np.uint8)
                      for img in images]
         out = []

@@ -116,6 +116,7 @@ STORAGES = {
 # Engine settings (read by remover.engine through remover.apps).
 CLEARCUT_THREADS = env_int("CLEARCUT_THREADS", 0)  # 0: torch's default
 CLEARCUT_DEVICE = os.environ.get("CLEARCUT_DEVICE", "auto")  # auto | cpu | cuda
+CLEARCUT_PRECISION = os.environ.get("CLEARCUT_PRECISION", "auto")  # auto | fp32 | bf16 | fp16 (CUDA)
 CLEARCUT_MAX_MEGAPIXELS = env_float("CLEARCUT_MAX_MEGAPIXELS", 50)
 
 # Web app: uploads, tiers, quotas and retention (remover.limits reads these).

@@ -24,7 +24,8 @@ from PIL import Image
 
 from .engine import compose
 from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
-from .engine.pipeline import cut_out, shared_segmenter
+from .engine.pipeline import cut_out
+from .segmentation import configured_segmenter
 from .limits import Tier, UploadInfo, fit_megapixels
 from .models import DailyUsage, Job
 
@@ -70,7 +71,7 @@ def create_job(upload, info: UploadInfo, *, owner_key: str, user, ip: str | None
 
 def segmenter():
     """The worker's one model (loaded on first use, then shared by every job in the process)."""
-    return shared_segmenter(device=settings.CLEARCUT_DEVICE, threads=settings.CLEARCUT_THREADS)
+    return configured_segmenter()
 
 
 def _update(job_id: uuid.UUID, **fields) -> None:

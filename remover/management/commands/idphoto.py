@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from remover.engine.imageio import ImageError, decode_image
-from remover.engine.pipeline import shared_segmenter
+from remover.segmentation import configured_segmenter
 from remover.engine.weights import WeightsError
 from remover.idphoto.errors import IdPhotoError
 from remover.idphoto.pipeline import make_id_photo
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         out_dir = Path(opts["out"])
         out_dir.mkdir(parents=True, exist_ok=True)
         try:
-            segmenter = shared_segmenter(device=settings.CLEARCUT_DEVICE, threads=settings.CLEARCUT_THREADS)
+            segmenter = configured_segmenter()
         except WeightsError as exc:
             raise CommandError(str(exc))
 

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from remover.engine.imageio import OUTPUT_FORMATS, ImageError, decode_image
-from remover.engine.pipeline import Background, remove_background, shared_segmenter
+from remover.engine.pipeline import Background, remove_background
+from remover.segmentation import configured_segmenter
 from remover.engine.weights import WeightsError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".gif"}
@@ -54,9 +55,7 @@ class Command(BaseCommand):
         if len(missing) == len(inputs):
             raise CommandError(f"no such file: {', '.join(missing)}")
         try:
-            segmenter = shared_segmenter(
-                device=settings.CLEARCUT_DEVICE, threads=settings.CLEARCUT_THREADS, flip=opts["quality"] == "best"
-            )
+            segmenter = configured_segmenter(flip=opts["quality"] == "best")
         except WeightsError as exc:
             raise CommandError(str(exc))
 
