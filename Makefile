@@ -30,7 +30,9 @@ test: setup
 bench: setup
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench.quality
-	$(BIN)/python -m bench.speed
+	$(BIN)/python -m bench.foreground
+	$(BIN)/python -m bench.upsampling
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) var models/*.safetensors
