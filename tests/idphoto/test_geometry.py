@@ -126,3 +126,18 @@ def test_padding_is_where_the_source_ends():
     padding = cv2.erode((~out.covered).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     assert padding.sum() > 1000
     assert (out.rgb[padding] == preset.background).all()
+
+
+def test_background_check_counts_kept_objects_not_faint_hair():
+    from remover.idphoto.render import Rendered
+    from remover.idphoto.report import background_off_pct
+
+    alpha = np.zeros((500, 400), np.uint8)
+    cv2.ellipse(alpha, (200, 250), (100, 150), 0, 0, 360, 255, -1)    # the person
+    cv2.line(alpha, (300, 100), (390, 20), 100, 2)                     # a faint strand of hair
+    rgb = np.zeros((500, 400, 3), np.uint8)
+    covered = np.ones((500, 400), bool)
+    assert background_off_pct(Rendered(rgb, alpha, covered)) == 0.0
+    alpha[20:60, 20:60] = 255                                          # a kept object in a corner
+    off = background_off_pct(Rendered(rgb, alpha, covered))
+    assert 1.0 < off < 3.0

