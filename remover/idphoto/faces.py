@@ -68,10 +68,6 @@ class Face:
         dx, dy = self.eyes[1] - self.eyes[0]
         return float(np.degrees(np.arctan2(dy, dx)))
 
-    @property
-    def width(self) -> float:
-        return self.box[2] - self.box[0]
-
     def moved(self, matrix: np.ndarray) -> "Face":
         """This face in another frame: ``matrix`` is a (2, 3) affine map of points."""
         def move(p: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ KB = 1000
 
 
 def encode_jpeg(image: Image.Image, dpi: int, kb: tuple[float, float] | None) -> tuple[bytes, int]:
-    """(bytes, quality): the highest quality whose file is at most ``kb[1]`` kB.
+    """(bytes, quality): DEFAULT_QUALITY, or the highest quality below it whose file is at most ``kb[1]`` kB.
 
     When even the best quality stays under ``kb[0]`` kB (a small, plain image), that best file is
     returned and the report says the minimum is not met; a file is never padded with junk bytes.

@@ -44,18 +44,14 @@ def _silent(stage: str, percent: int) -> None:
 class IdPhotoResult:
     """image: RGB at the preset's pixel size. jpeg: the file to download (DPI set, within the kB
     limits where possible). report: JSON-ready compliance report (see report.build_report), with
-    ``preset`` and ``eyes_input_px`` added. face: the face found in the input photo."""
+    ``preset`` and ``eyes_input_px`` (the two pupils in the decoded, upright input's pixels, left
+    of image first) added. face: the face found in the input photo."""
 
     image: Image.Image
     jpeg: bytes
     report: dict
     preset: Preset
     face: Face
-
-    @property
-    def eyes_input_px(self) -> list[list[float]]:
-        """The two pupil centres in input-image pixels, left of image first."""
-        return [[round(float(v), 2) for v in p] for p in self.face.eyes]
 
     @property
     def passed(self) -> bool:
