@@ -164,7 +164,13 @@ def encode_image(image: Image.Image, fmt: str, dpi: int | None = None, jpeg_qual
     elif fmt in ("jpg", "jpeg"):
         if image.mode not in ("RGB", "L"):
             raise ValueError("JPEG has no alpha channel: compose onto a background first")
-        image.save(out, "JPEG", quality=jpeg_quality, optimize=True, progressive=True, subsampling=0, **extra)
+        try:
+            image.save(out, "JPEG", quality=jpeg_quality, optimize=True, progressive=True, subsampling=0, **extra)
+        except OSError:
+            # Pillow sizes the one-shot buffer of optimised JPEGs at about a byte per pixel,
+            # which noise-like images exceed; the baseline encoder streams instead.
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=jpeg_quality, subsampling=0, **extra)
     else:
         raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}")
     return out.getvalue()

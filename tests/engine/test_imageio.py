@@ -157,3 +157,9 @@ def test_encode_png_webp_jpg_round_trip(photo):
         assert back.mode == mode and back.size == photo.size
     with pytest.raises(ValueError, match="alpha"):
         encode_image(rgba, "jpg")
+
+
+def test_jpeg_of_noise_larger_than_pillows_optimise_buffer():
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    data = encode_image(noise, "jpg", jpeg_quality=98)
+    assert len(data) > 2 * 300 * 400 * 0.5 and Image.open(io.BytesIO(data)).size == (400, 300)
