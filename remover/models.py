@@ -129,3 +129,7 @@ class DailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.key[:8]}… {self.day}: {self.count}"
+
+
+# The developer API's models (keys, credits, API jobs, webhooks) live beside its code.
+from .devapi.models import ApiJob, ApiKey, ApiKeyUsage, WebhookDelivery  # noqa: E402,F401
