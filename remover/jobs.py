@@ -18,6 +18,7 @@ from pathlib import PurePath
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 Publish = Callable[..., None]  # publish(job_id, snapshot: dict | None = None), see remover/events.py
 SNAPSHOT_FIELDS = ("status", "stage", "progress", "error")
 FAILED_MESSAGE = "Something went wrong while processing this image. Please try again."
+GAVE_UP_MESSAGE = "This image could not be processed. Please try a different image."
 
 
 class JobGone(Exception):
@@ -86,18 +88,21 @@ def _record(job_id: uuid.UUID, publish: Publish, **fields) -> None:
     publish(job_id, {name: fields[name] for name in SNAPSHOT_FIELDS if name in fields})
 
 
-def process_job(job_id: uuid.UUID, publish: Publish) -> None:
+def process_job(job_id: uuid.UUID, publish: Publish, claim: str = "") -> None:
     """Run one queued job to ``done`` or ``error``, publishing each stage.
 
     Never raises for a bad image or a failing step: the job ends in ``error`` with a
     message for the owner. A job that is no longer queued (taken by another worker,
     finished, deleted) is left alone, so handing the same id over twice is harmless.
+
+    ``claim`` names this run: a Celery task passes its task id. A message redelivered
+    after its worker died keeps that id, so it may take back the job it had started, while
+    any other copy of the message leaves a running job alone. Every start counts as an
+    attempt; once ``CLEARCUT_MAX_ATTEMPTS`` are spent (the image keeps killing its worker)
+    the job ends in ``error`` instead of running again.
     """
-    start = {"status": Job.Status.RUNNING, "stage": "decoding", "progress": 0, "error": ""}
-    claimed = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(started_at=timezone.now(), **start)
-    if not claimed:
+    if not _claim(job_id, claim, publish):
         return
-    publish(job_id, start)
     publish_queue_positions(publish)
     try:
         _run(Job.objects.get(pk=job_id), publish)
@@ -115,6 +120,26 @@ def process_job(job_id: uuid.UUID, publish: Publish) -> None:
         _record(job_id, publish, status=Job.Status.ERROR, stage="error", error=error, finished_at=timezone.now())
     except JobGone:
         pass
+
+
+def _claim(job_id: uuid.UUID, claim: str, publish: Publish) -> bool:
+    """Move the job to running for ``claim`` in one UPDATE, so exactly one caller wins."""
+    takeable = Q(status=Job.Status.QUEUED)
+    if claim:
+        takeable |= Q(status=Job.Status.RUNNING, claimed_by=claim)
+    mine = Job.objects.filter(takeable, pk=job_id)
+    start = {"status": Job.Status.RUNNING, "stage": "decoding", "progress": 0, "error": ""}
+    now = timezone.now()
+    if mine.filter(attempts__lt=settings.CLEARCUT_MAX_ATTEMPTS).update(
+        claimed_by=claim, attempts=F("attempts") + 1, started_at=now, **start
+    ):
+        publish(job_id, start)
+        return True
+    spent = {"status": Job.Status.ERROR, "stage": "error", "error": GAVE_UP_MESSAGE}
+    if mine.update(finished_at=now, **spent):
+        log.error("job %s gave up after %d attempts", job_id, settings.CLEARCUT_MAX_ATTEMPTS)
+        publish(job_id, spent)
+    return False
 
 
 def _run(job: Job, publish: Publish) -> None:
@@ -189,9 +214,12 @@ def load_original(job: Job) -> np.ndarray:
 def requeue_interrupted() -> list[uuid.UUID]:
     """After a restart: running jobs go back to the queue; returns every queued id, oldest first.
 
-    Only for the in-process worker, where this process is the only one running jobs.
+    Only for the in-process worker, where this process is the only one running jobs. Jobs
+    claimed by a Celery task are not touched: their workers may be alive, and a dead
+    worker's message comes back from the broker by itself.
     """
-    Job.objects.filter(status=Job.Status.RUNNING).update(status=Job.Status.QUEUED, stage="queued", progress=0)
+    interrupted = Job.objects.filter(status=Job.Status.RUNNING, claimed_by="")
+    interrupted.update(status=Job.Status.QUEUED, stage="queued", progress=0)
     return list(Job.objects.filter(status=Job.Status.QUEUED).order_by("created_at").values_list("pk", flat=True))
 
 

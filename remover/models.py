@@ -62,6 +62,10 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)
     options = models.JSONField(default=dict, blank=True)
+    # Who runs the job (a Celery task id; empty for the in-process worker) and how many
+    # times it was started: see remover.jobs.process_job.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     original_name = models.CharField(max_length=255, blank=True, help_text="shown to the owner only; never a path")
     input_extension = models.CharField(max_length=8, blank=True)
