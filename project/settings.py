@@ -8,6 +8,8 @@ from ``CLEARCUT_*`` environment variables so the same code scales out.
 import os
 from pathlib import Path
 
+import dj_database_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CLEARCUT_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "remover.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,8 +87,24 @@ DATABASES = {
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Scale-out: every web process and worker must share one database. DATABASE_URL
+# (postgres://user:password@host:5432/name, or any URL dj-database-url reads) replaces the
+# SQLite file; connections are kept a minute and checked before reuse.
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {
+        "default": dj_database_url.parse(
+            os.environ["DATABASE_URL"], conn_max_age=env_int("CLEARCUT_DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
 
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# REDIS_URL (redis://host:6379/0): progress messages travel through Redis, so a worker in
+# any process reaches a WebSocket held by any web process; Celery uses it too (below).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -112,6 +131,29 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# S3_BUCKET: uploads and results go to S3-compatible object storage (AWS, MinIO, Ceph...)
+# that every process reaches, instead of MEDIA_ROOT. Without S3_ACCESS_KEY_ID boto3 looks
+# for credentials the usual way (AWS_* variables, instance role). File names are fixed per
+# job, so a job run twice overwrites its results instead of adding copies.
+if os.environ.get("S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"],
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            # "path": http://endpoint/bucket/key, for MinIO and most self-hosted endpoints.
+            "addressing_style": "path" if env_bool("S3_PATH_STYLE", False) else None,
+            "file_overwrite": True,
+            "querystring_auth": True,  # the bucket stays private; any URL handed out is signed
+            "querystring_expire": env_int("S3_URL_EXPIRES", 300),
+        },
+    }
+# S3_PRESIGNED_URLS: previews and originals are answered with a redirect to a short-lived
+# signed URL (after the owner check), so the bytes flow from storage, not through Django.
+CLEARCUT_S3_REDIRECTS = bool(os.environ.get("S3_BUCKET")) and env_bool("S3_PRESIGNED_URLS", False)
 
 # Engine settings (read by remover.engine through remover.apps).
 CLEARCUT_THREADS = env_int("CLEARCUT_THREADS", 0)  # 0: torch's default
@@ -132,12 +174,93 @@ CLEARCUT_RETENTION_HOURS = env_float("CLEARCUT_RETENTION_HOURS", 24)
 
 # Where inference runs. "thread": the in-process worker (one model, started by the first
 # connection or upload). "none": no thread; queued jobs wait until the code calls
-# remover.worker.get_worker().drain() (tests that run jobs step by step).
+# remover.worker.get_worker().drain() (tests that run jobs step by step). "celery": jobs
+# go to Celery workers through Redis (remover/dispatch.py, remover/tasks.py).
 CLEARCUT_WORKER = os.environ.get("CLEARCUT_WORKER", "thread")
-if CLEARCUT_WORKER not in ("thread", "none"):  # a typo would leave every upload queued forever
-    raise RuntimeError(f"CLEARCUT_WORKER must be 'thread' or 'none', not {CLEARCUT_WORKER!r}")
+if CLEARCUT_WORKER not in ("thread", "none", "celery"):  # a typo would leave every upload queued forever
+    raise RuntimeError(f"CLEARCUT_WORKER must be 'thread', 'none' or 'celery', not {CLEARCUT_WORKER!r}")
+if CLEARCUT_WORKER == "celery" and not REDIS_URL:
+    raise RuntimeError("CLEARCUT_WORKER=celery needs REDIS_URL (the broker)")
 CLEARCUT_QUEUE_SIZE = env_int("CLEARCUT_QUEUE_SIZE", 100)  # waiting jobs; beyond it uploads get "busy"
 CLEARCUT_SWEEP_SECONDS = env_float("CLEARCUT_SWEEP_SECONDS", 300)  # how often the worker purges expired jobs
+CLEARCUT_MAX_ATTEMPTS = env_int("CLEARCUT_MAX_ATTEMPTS", 3)  # starts per job before it is given up
+# Bearer token Prometheus sends to /metrics; unset, /metrics exists only with CLEARCUT_DEBUG on.
+CLEARCUT_METRICS_TOKEN = os.environ.get("CLEARCUT_METRICS_TOKEN", "")
+
+# Celery (read by project/celery.py, CELERY_ namespace). Inference settings: one model per
+# process, one job per process at a time, and a message acknowledged only once its job
+# has finished, so a worker that dies mid-job hands it back to the broker.
+CLEARCUT_JOB_TIME_LIMIT = env_int("CLEARCUT_JOB_TIME_LIMIT", 600)  # seconds; the slowest job allowed
+CELERY_BROKER_URL = REDIS_URL
+# A job's outcome is its database row: nothing reads task results, so none are stored.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed pool process puts its message back at once
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a busy worker does not hold jobs an idle one could run
+CELERY_WORKER_CONCURRENCY = env_int("CLEARCUT_WORKER_CONCURRENCY", 1)  # model copies per worker
+CELERY_TASK_SOFT_TIME_LIMIT = CLEARCUT_JOB_TIME_LIMIT  # the job ends in "error", the worker lives on
+# The hard limit kills a pool process that ignored the soft one (stuck in native code).
+CELERY_TASK_TIME_LIMIT = CLEARCUT_JOB_TIME_LIMIT + max(5, CLEARCUT_JOB_TIME_LIMIT // 10)
+# Redis redelivers a message whose worker vanished (killed with the whole machine, say)
+# once it has been unacknowledged this long: it must exceed the slowest job, or a job
+# still running would be handed out a second time.
+CLEARCUT_VISIBILITY_TIMEOUT = env_int("CLEARCUT_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300)
+if CLEARCUT_VISIBILITY_TIMEOUT <= CELERY_TASK_TIME_LIMIT:
+    raise RuntimeError("CLEARCUT_VISIBILITY_TIMEOUT must be longer than the hard time limit (CELERY_TASK_TIME_LIMIT)")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CLEARCUT_VISIBILITY_TIMEOUT,
+    # Look for such messages every few seconds rather than kombu's default 100 s.
+    "unacked_restore_interval": env_int("CLEARCUT_RESTORE_INTERVAL", 10),
+    "unacked_restore_throttle": 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120  # a pool process loads the model before it says it is up
+# The retention sweep, for `celery -A project beat` (run exactly one beat process).
+CELERY_BEAT_SCHEDULE = {"clearcut-sweep": {"task": "clearcut.sweep", "schedule": CLEARCUT_SWEEP_SECONDS}}
+
+# Abuse limits (remover/ratelimit.py): attempts per minute, per session and per network
+# (IPv4 address or IPv6 /64); 0 turns a limit off. A page uploads a batch of up to
+# CLEARCUT_BATCH_MAX_FILES at once and opens one socket per image, hence the headroom.
+CLEARCUT_UPLOADS_PER_MINUTE = env_int("CLEARCUT_UPLOADS_PER_MINUTE", 30)
+CLEARCUT_UPLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_UPLOADS_PER_MINUTE_PER_IP", 60)
+CLEARCUT_SOCKETS_PER_MINUTE = env_int("CLEARCUT_SOCKETS_PER_MINUTE", 60)
+CLEARCUT_SOCKETS_PER_MINUTE_PER_IP = env_int("CLEARCUT_SOCKETS_PER_MINUTE_PER_IP", 120)
+
+# --- HTTPS and browser security (see SECURITY.md) ---------------------------------------
+# With CLEARCUT_DEBUG off the site is HTTPS-only by default. Behind a TLS proxy, run daphne
+# with --proxy-headers so that X-Forwarded-Proto and X-Forwarded-For reach Django.
+CLEARCUT_HTTPS = env_bool("CLEARCUT_HTTPS", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = CLEARCUT_HTTPS
+SECURE_SSL_REDIRECT = env_bool("CLEARCUT_SSL_REDIRECT", CLEARCUT_HTTPS)
+SECURE_HSTS_SECONDS = env_int("CLEARCUT_HSTS_SECONDS", 365 * 24 * 3600 if CLEARCUT_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CLEARCUT_HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading binds the whole domain to HTTPS in browsers for months: the operator's call.
+SECURE_HSTS_PRELOAD = env_bool("CLEARCUT_HSTS_PRELOAD", False)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CLEARCUT_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SESSION_COOKIE_HTTPONLY = True  # the csrftoken cookie stays readable: the pages send it back as a header
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (remover/middleware.py). Only our own scripts and styles (the
+# templates have no inline ones); images also from blob: and data: (the page shows the
+# chosen files and canvas output before and after upload); fetch and the progress
+# WebSocket to this site only ('self' covers ws: and wss: to the same host).
+CLEARCUT_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' blob: data:",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+CLEARCUT_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 LOGGING = {
     "version": 1,

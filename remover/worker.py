@@ -23,7 +23,7 @@ import uuid
 from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs
+from . import jobs, metrics
 from .events import Publisher
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,11 @@ class InProcessWorker:
         with self._wakeup:
             return list(self._pending)
 
+    def queue_lengths(self) -> dict[str, int]:
+        """For /metrics: job ids waiting in this process."""
+        with self._wakeup:
+            return {"in-process": len(self._pending)}
+
     def recover(self) -> None:
         """Queue every job the database holds as queued or running, oldest first.
 
@@ -88,7 +93,7 @@ class InProcessWorker:
         close_old_connections()  # a long-lived thread must not keep a broken or stale connection
         if job_id is not None:
             try:
-                jobs.process_job(job_id, self.publish)
+                jobs.process_job(job_id, metrics.StageTimer(self.publish))
             except Exception:  # the database went away, say; the job is re-queued at the next start
                 log.exception("worker could not process job %s", job_id)
         if time.monotonic() >= self._next_sweep:
@@ -150,15 +155,22 @@ _worker_lock = threading.Lock()
 
 
 def get_worker() -> InProcessWorker:
+    """This process's worker; with CLEARCUT_WORKER=celery, a :class:`remover.dispatch.CeleryDispatcher`
+    that has the same interface and hands jobs to Celery workers instead."""
     global _worker
     with _worker_lock:
         if _worker is None:
-            _worker = InProcessWorker(settings.CLEARCUT_QUEUE_SIZE, settings.CLEARCUT_SWEEP_SECONDS)
+            if settings.CLEARCUT_WORKER == "celery":
+                from .dispatch import CeleryDispatcher  # imports this module (QueueFull)
+
+                _worker = CeleryDispatcher(settings.CLEARCUT_QUEUE_SIZE)
+            else:
+                _worker = InProcessWorker(settings.CLEARCUT_QUEUE_SIZE, settings.CLEARCUT_SWEEP_SECONDS)
         return _worker
 
 
 def ensure_started(loop: asyncio.AbstractEventLoop | None = None) -> None:
-    if settings.CLEARCUT_WORKER == "thread":
+    if settings.CLEARCUT_WORKER != "none":
         get_worker().start(loop)
 
 
