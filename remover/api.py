@@ -13,8 +13,9 @@ from datetime import datetime, time, timedelta, timezone as dt_timezone
 from inspect import iscoroutinefunction
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.core.exceptions import BadRequest, SuspiciousOperation
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
@@ -191,7 +192,9 @@ def job_original(request, job_id: uuid.UUID):
     return _stored_image(_finished_job(request, job_id).original, "image/jpeg")
 
 
-def _stored_image(field_file, content_type: str) -> FileResponse:
+def _stored_image(field_file, content_type: str) -> FileResponse | HttpResponseRedirect:
+    if settings.CLEARCUT_S3_REDIRECTS:  # the owner was checked; the signed URL expires soon
+        return HttpResponseRedirect(field_file.url)
     response = FileResponse(field_file.open("rb"), content_type=content_type)
     response["Cache-Control"] = "private, max-age=3600"  # a job's previews never change
     return response

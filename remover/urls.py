@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, views
+from . import api, health, views
 
 # Pages (templates/, static/) first, then the JSON API the pages' JavaScript uses.
 urlpatterns = [
@@ -14,4 +14,8 @@ urlpatterns = [
     path("api/batches/<uuid:batch>/download", api.batch_download, name="api-batch-download"),
     path("api/limits", api.limits_summary, name="api-limits"),
     re_path(r"^api/(?P<rest>.*)$", api.not_found),
+    # For load balancers and Prometheus (remover/health.py).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("metrics", health.metrics_view, name="metrics"),
 ]
