@@ -8,5 +8,7 @@ urlpatterns = [
     # remover.full_resolution permission, granted in the admin.
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The developer API and its pages first: remover.urls answers any other /api/ path itself.
+    path("", include("remover.devapi.urls")),
     path("", include("remover.urls")),
 ]
