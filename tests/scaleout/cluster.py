@@ -139,6 +139,13 @@ class Cluster:
             "CLEARCUT_METRICS_TOKEN": METRICS_TOKEN,
             "CLEARCUT_WORKER": "thread",
             "PYTHONUNBUFFERED": "1",
+            # Every client here is 127.0.0.1: per-network limits would refuse the load itself.
+            "CLEARCUT_DAILY_QUOTA": "100000",
+            "CLEARCUT_DAILY_QUOTA_PER_IP": "100000",
+            "CLEARCUT_UPLOADS_PER_MINUTE": "0",  # 0: that rate limit off
+            "CLEARCUT_UPLOADS_PER_MINUTE_PER_IP": "0",
+            "CLEARCUT_SOCKETS_PER_MINUTE": "0",
+            "CLEARCUT_SOCKETS_PER_MINUTE_PER_IP": "0",
         }
         for name in ("REDIS_URL", "S3_BUCKET", "DATABASE_URL"):  # only what this cluster sets
             env.pop(name, None)

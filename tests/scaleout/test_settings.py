@@ -20,6 +20,7 @@ print(json.dumps({
     "broker": settings.CELERY_BROKER_URL, "transport": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
     "acks_late": settings.CELERY_TASK_ACKS_LATE, "prefetch": settings.CELERY_WORKER_PREFETCH_MULTIPLIER,
     "hard_limit": settings.CELERY_TASK_TIME_LIMIT, "redirects": settings.CLEARCUT_S3_REDIRECTS,
+    "cache": settings.CACHES["default"]["BACKEND"],
 }, default=str))
 """
 
@@ -38,6 +39,7 @@ def test_nothing_set_keeps_the_embedded_default():
     assert found["layer"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
     assert found["storage"]["BACKEND"] == "django.core.files.storage.FileSystemStorage"
     assert found["worker"] == "thread"
+    assert found["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert found["redirects"] is False
 
 
@@ -54,6 +56,7 @@ def test_environment_switches_to_redis_postgres_and_s3():
     assert found["layer"] == {"BACKEND": "channels_redis.core.RedisChannelLayer",
                               "CONFIG": {"hosts": ["redis://cache.internal:6379/2"]}}
     assert found["broker"] == "redis://cache.internal:6379/2"
+    assert found["cache"] == "django.core.cache.backends.redis.RedisCache"
     options = found["storage"]["OPTIONS"]
     assert found["storage"]["BACKEND"] == "storages.backends.s3.S3Storage"
     assert (options["bucket_name"], options["endpoint_url"], options["region_name"]) == (
