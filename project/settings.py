@@ -188,6 +188,8 @@ CLEARCUT_SWEEP_SECONDS = env_float("CLEARCUT_SWEEP_SECONDS", 300)  # how often t
 CLEARCUT_MAX_ATTEMPTS = env_int("CLEARCUT_MAX_ATTEMPTS", 3)  # starts per job before it is given up
 # Bearer token Prometheus sends to /metrics; unset, /metrics exists only with CLEARCUT_DEBUG on.
 CLEARCUT_METRICS_TOKEN = os.environ.get("CLEARCUT_METRICS_TOKEN", "")
+# Load balancers and Prometheus probe each web process directly, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 # Celery (read by project/celery.py, CELERY_ namespace). Inference settings: one model per
 # process, one job per process at a time, and a message acknowledged only once its job

@@ -19,6 +19,12 @@ def test_liveness_and_readiness(client):
     assert ready.json() == {"status": "ready", "checks": {"database": "ok", "storage": "ok"}}
 
 
+def test_probes_are_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/api/limits").status_code == 301
+
+
 def test_not_ready_while_the_database_is_down(client, monkeypatch):
     def down():
         raise OSError("connection refused")
