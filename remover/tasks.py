@@ -33,7 +33,8 @@ PUBLISH = Publisher()  # no server loop in a worker: group_send goes to Redis di
 def load_model(**kwargs) -> None:
     """Each pool process loads the model once, before its first job (cuda when present)."""
     try:
-        jobs.segmenter()
+        model = jobs.segmenter()
+        log.info("model loaded on %s (%s)", model.device, model.dtype)
     except Exception:  # the first job retries the load and reports the error to its owner
         log.exception("could not load the model at worker start")
 
