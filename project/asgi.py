@@ -11,8 +11,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs apps loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from remover import bodylimit  # noqa: E402
 from remover.routing import websocket_urlpatterns  # noqa: E402
 from remover.worker import StartWorker  # noqa: E402
+
+bodylimit.install()  # under daphne, bodies over the upload limit are refused as they arrive
 
 # StartWorker: the first connection starts the in-process worker (and with it the
 # re-queueing of jobs a restart interrupted) on this server's event loop.

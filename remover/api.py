@@ -23,7 +23,7 @@ from django.utils.http import content_disposition_header
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import downloads, jobs, limits, worker
+from . import downloads, jobs, limits, ratelimit, worker
 from .events import Publisher
 from .limits import Refused
 from .models import Job
@@ -42,10 +42,10 @@ def _error(message: str, status: int, retry_after: int | None = None) -> JsonRes
 
 
 def _refused(exc: Refused) -> JsonResponse:
-    retry = None
-    if exc.status == 503:
+    retry = exc.retry_after
+    if retry is None and exc.status == 503:
         retry = BUSY_RETRY_SECONDS
-    elif exc.status == 429:  # quotas reset at midnight UTC
+    elif retry is None and exc.status == 429:  # daily quotas reset at midnight UTC
         midnight = datetime.combine(timezone.now().date() + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
         retry = max(1, int((midnight - timezone.now()).total_seconds()))
     return _error(str(exc), exc.status, retry)
@@ -110,6 +110,8 @@ def _finished_job(request, job_id: uuid.UUID) -> Job:
 def create_job(request):
     """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
     response, to group files for one ZIP), ``format`` and ``bg`` (download defaults)."""
+    # Counted before anything is parsed: refused and malformed attempts count too.
+    ratelimit.hit(ratelimit.UPLOAD, owner_key(request.session, create=True), _client_ip(request))
     limits.check_request_size(_declared_length(request))
     try:
         upload = request.FILES.get("image")

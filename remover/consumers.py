@@ -4,7 +4,8 @@ On connect the consumer sends the job's current state at once, so a reloaded pag
 up a running or finished job. Afterwards it sends the state again whenever the worker
 says the job changed, with that step's stage and progress (see remover/events.py); within
 one status, progress never goes backwards. Only the job's owner gets a connection;
-anyone else, and any unknown id, is refused during the handshake, like a 404.
+anyone else, and any unknown id, is refused during the handshake, like a 404; so is a
+visitor or network opening sockets faster than remover/ratelimit.py allows.
 If the job is deleted while the socket is open, the socket closes with code 4404.
 """
 
@@ -13,10 +14,10 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import events
+from . import events, ratelimit
 from .jobs import SNAPSHOT_FIELDS, job_state
 from .limits import tier_for
-from .owners import owned_jobs
+from .owners import owned_jobs, owner_key
 
 GONE = 4404  # application close code: the job no longer exists
 
@@ -25,6 +26,11 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         self.job_id = self.scope["url_route"]["kwargs"]["job_id"]
         self.last_sent: tuple[str, int] | None = None
+        try:
+            await self.count_connection()
+        except ratelimit.RateLimited:
+            await self.close()  # refused handshake; the page polls the job's JSON meanwhile
+            return
         if await self.current_state() is None:
             await self.close()
             return
@@ -53,6 +59,11 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             return
         self.last_sent = (state["status"], state["progress"])
         await self.send_json(state)
+
+    @database_sync_to_async  # reads the session
+    def count_connection(self) -> None:
+        session, client = self.scope.get("session"), self.scope.get("client")
+        ratelimit.hit(ratelimit.SOCKET, session and owner_key(session), client[0] if client else None)
 
     @database_sync_to_async
     def current_state(self, snapshot: dict | None = None) -> dict | None:

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from .engine.imageio import ACCEPTED_DESCRIPTION, ACCEPTED_FORMATS
+from .engine.imageio import ACCEPTED_DESCRIPTION, ACCEPTED_FORMATS, DECODE_FAILURES
 from .models import DailyUsage
 
 # Pillow format -> extension of the stored input file.
@@ -34,11 +34,13 @@ _EXIF_FORMATS = {"JPEG", "MPO", "WEBP", "TIFF", "PNG"}  # HEIF sizes come uprigh
 
 
 class Refused(Exception):
-    """A request we turn down; ``str()`` is for the person, ``status`` for the response."""
+    """A request we turn down; ``str()`` is for the person, ``status`` for the response,
+    ``retry_after`` (seconds) for the Retry-After header when it is known."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, retry_after: int | None = None):
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 # --- Tiers -----------------------------------------------------------------------------
@@ -83,14 +85,24 @@ def batch_max_files() -> int:
 _FORM_OVERHEAD = 64 * 1024
 
 
+def max_request_bytes() -> int:
+    """The largest request body accepted: one image at the limit, plus the form around it."""
+    return max_upload_bytes() + _FORM_OVERHEAD
+
+
+def request_too_large(content_length: int | None) -> Refused:
+    """The 413 for a body over :func:`max_request_bytes` (``None``: its length is not known)."""
+    size = f"This upload is {_megabytes(content_length)}" if content_length else "This upload is too large"
+    return Refused(
+        f"{size}; the limit is {settings.CLEARCUT_MAX_UPLOAD_MB:g} MB per image. Please upload a smaller file.",
+        status=413,
+    )
+
+
 def check_request_size(content_length: int) -> None:
     """Refuse from the declared length, before the body is parsed."""
-    if content_length > max_upload_bytes() + _FORM_OVERHEAD:
-        raise Refused(
-            f"This upload is {_megabytes(content_length)}; the limit is {settings.CLEARCUT_MAX_UPLOAD_MB:g} MB "
-            "per image. Please upload a smaller file.",
-            status=413,
-        )
+    if content_length > max_request_bytes():
+        raise request_too_large(content_length)
 
 
 def check_upload_size(size: int) -> None:
@@ -126,40 +138,68 @@ def inspect_upload(file) -> UploadInfo:
         with Image.open(file) as img:
             fmt = img.format or "unknown"
             width, height = img.size
-            orientation = img.getexif().get(_EXIF_ORIENTATION) if fmt in _EXIF_FORMATS else None
+            if fmt in ACCEPTED_FORMATS:
+                _check_pixels(width, height)  # before anything else is read from the file
+            orientation = _orientation(img) if fmt in _EXIF_FORMATS else None
     except UnidentifiedImageError:
         raise Refused(not_image, status=415)
     except Image.DecompressionBombError:
         # Pillow will not even open a header that claims hundreds of megapixels.
         raise Refused(f"This image is far too large; the limit is {settings.CLEARCUT_MAX_MEGAPIXELS:g} MP.", status=413)
-    except (OSError, ValueError, SyntaxError, EOFError):
+    except DECODE_FAILURES:
         raise Refused("This image file is damaged or incomplete, so it could not be read.")
     finally:
         file.seek(0)
     if fmt not in ACCEPTED_FORMATS:
         raise Refused(f"{fmt} files are not supported. Please upload a {ACCEPTED_DESCRIPTION} file.", status=415)
-    megapixels = width * height / 1e6
+    if orientation in _QUARTER_TURNS:
+        width, height = height, width
+    return UploadInfo(format=fmt, extension=INPUT_EXTENSIONS[fmt], width=width, height=height)
+
+
+def _check_pixels(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise Refused("This image has no pixels.")
+    megapixels = width * height / 1e6
     if megapixels > settings.CLEARCUT_MAX_MEGAPIXELS:
         raise Refused(
             f"This image is {width}×{height} pixels ({megapixels:.0f} MP); the limit is "
             f"{settings.CLEARCUT_MAX_MEGAPIXELS:g} MP. Please upload a smaller image.",
             status=413,
         )
-    if orientation in _QUARTER_TURNS:
-        width, height = height, width
-    return UploadInfo(format=fmt, extension=INPUT_EXTENSIONS[fmt], width=width, height=height)
+
+
+def _orientation(img: Image.Image) -> int | None:
+    """The EXIF orientation found in the header, without decoding a pixel.
+
+    Pillow's ``getexif()`` on a PNG decodes the whole image to look for an eXIf chunk after
+    the pixels; here only one that comes before them counts (the worker's decode applies
+    any other, and the job's size is corrected when it is done). Unreadable EXIF is ignored,
+    as the decoder ignores it.
+    """
+    try:
+        if img.format == "PNG":
+            raw = img.info.get("exif")
+            if not raw:
+                return None
+            exif = Image.Exif()
+            exif.load(raw)
+        else:
+            exif = img.getexif()
+        value = exif.get(_EXIF_ORIENTATION)
+    except DECODE_FAILURES:
+        return None
+    return value if isinstance(value, int) else None
 
 
 # --- Daily quota -----------------------------------------------------------------------
 
-def _hashed(scope: str, value: str) -> str:
+def hashed(scope: str, value: str) -> str:
     # Counters must not become a log of who uploaded: store a keyed hash, not the value.
     return hmac.new(settings.SECRET_KEY.encode(), f"{scope}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def _network(ip: str) -> str:
+def network(ip: str) -> str:
     """The address an IP quota counts: IPv4 as is, IPv6 by its /64 (one home or phone gets a whole /64)."""
     try:
         address = ipaddress.ip_address(ip)
@@ -175,12 +215,12 @@ def _network(ip: str) -> str:
 def _counters(owner_key: str, user, ip: str | None) -> list[tuple[str, str, int]]:
     """(scope, hashed key, daily limit) for every counter this upload counts against."""
     if tier_for(user).name == "pro":
-        return [(DailyUsage.Scope.USER, _hashed("user", str(user.pk)), settings.CLEARCUT_PRO_DAILY_QUOTA)]
-    counters = [(DailyUsage.Scope.OWNER, _hashed("owner", owner_key), settings.CLEARCUT_DAILY_QUOTA)]
+        return [(DailyUsage.Scope.USER, hashed("user", str(user.pk)), settings.CLEARCUT_PRO_DAILY_QUOTA)]
+    counters = [(DailyUsage.Scope.OWNER, hashed("owner", owner_key), settings.CLEARCUT_DAILY_QUOTA)]
     if user is not None and user.is_authenticated:
-        counters.append((DailyUsage.Scope.USER, _hashed("user", str(user.pk)), settings.CLEARCUT_DAILY_QUOTA))
+        counters.append((DailyUsage.Scope.USER, hashed("user", str(user.pk)), settings.CLEARCUT_DAILY_QUOTA))
     if ip:
-        counters.append((DailyUsage.Scope.IP, _hashed("ip", _network(ip)), settings.CLEARCUT_DAILY_QUOTA_PER_IP))
+        counters.append((DailyUsage.Scope.IP, hashed("ip", network(ip)), settings.CLEARCUT_DAILY_QUOTA_PER_IP))
     return [c for c in counters if c[2] > 0]  # a limit of 0 turns that counter off
 
 

@@ -64,10 +64,27 @@ def cover_fit(scene: np.ndarray, width: int, height: int, focus: tuple[float, fl
     return scaled[y0:y0 + height, x0:x0 + width]
 
 
+# The blur's sigma in pixels of the shrunken copy that is actually blurred (see below).
+_BLUR_WORKING_SIGMA = 8.0
+
+
 def blurred_backdrop(image: np.ndarray, strength: float = 0.02) -> np.ndarray:
-    """The original photo, Gaussian-blurred with sigma = ``strength`` x the longer side."""
-    sigma = max(1.0, strength * max(image.shape[:2]))
-    return cv2.GaussianBlur(image, (0, 0), sigma)
+    """The original photo, Gaussian-blurred with sigma = ``strength`` x the longer side.
+
+    A wide Gaussian keeps no detail finer than its sigma, so the blur runs on a copy shrunk
+    until sigma is 8 pixels and is then enlarged: within a mean of 0.25 grey levels of the
+    full-size blur, at a fixed cost. At full size the cost grows with sigma x pixels; a
+    20x20000 strip (0.4 MP, any free download) took 23 s of CPU per request.
+    """
+    height, width = image.shape[:2]
+    sigma = max(1.0, strength * max(height, width))
+    scale = min(1.0, _BLUR_WORKING_SIGMA / sigma)
+    if scale == 1.0:
+        return cv2.GaussianBlur(image, (0, 0), sigma)
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(image, small_size, interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(small, (0, 0), sigma * scale)
+    return cv2.resize(blurred, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def over(cutout: CutOut, backdrop: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ with a message meant for the person who uploaded the file.
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import warnings
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, UnidentifiedImageError
 
 try:
     from pillow_heif import register_heif_opener
@@ -33,6 +34,21 @@ ACCEPTED_FORMATS = {
 ACCEPTED_DESCRIPTION = "JPEG, PNG, WebP, HEIC/HEIF, TIFF, BMP or GIF"
 OUTPUT_FORMATS = ("png", "webp", "jpg")
 _SRGB = ImageCms.createProfile("sRGB")
+_EXIF_ORIENTATION = 0x0112
+# EXIF orientation -> the transpose that turns the stored pixels upright.
+_ORIENTATION_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# Format plugins (Pillow's and pillow-heif's) fail on hostile bytes with more than OSError:
+# the fuzz tests (tests/security) found KeyError, IndexError and TypeError in TIFF and GIF
+# parsing and RuntimeError from libheif. Any of them means this file cannot be used.
+DECODE_FAILURES = (
+    OSError, ValueError, SyntaxError, EOFError, struct.error, KeyError, IndexError, TypeError, RuntimeError,
+    ZeroDivisionError,
+)
+log = logging.getLogger(__name__)
 
 
 class ImageError(ValueError):
@@ -66,8 +82,22 @@ def _open(source: bytes | str | Path | BinaryIO, max_megapixels: float) -> Image
         raise ImageError(f"This image is too large to process safely; the limit is {max_megapixels:g} MP.")
     except UnidentifiedImageError:
         raise ImageError(f"This file is not an image we can read. Please upload a {ACCEPTED_DESCRIPTION} file.")
-    except (OSError, ValueError, SyntaxError) as exc:
+    except DECODE_FAILURES as exc:
+        log.debug("could not open an image: %r", exc)
         raise ImageError(f"This file could not be read as an image ({exc.__class__.__name__}).")
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation. EXIF too broken to read, or an orientation outside 1-8,
+    leaves the pixels as they are: the picture matters more than its metadata."""
+    try:
+        orientation = img.getexif().get(_EXIF_ORIENTATION)
+    except DECODE_FAILURES:
+        return img
+    method = _ORIENTATION_TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    # Not ImageOps.exif_transpose: it also rewrites the EXIF block, which fails on bad EXIF
+    # and is of no use here (results carry no EXIF).
+    return img.transpose(method) if method is not None else img
 
 
 def _to_srgb(img: Image.Image) -> Image.Image:
@@ -129,15 +159,19 @@ def decode_image(source: bytes | str | Path | BinaryIO, max_megapixels: float = 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            if getattr(img, "n_frames", 1) > 1:
-                img.seek(0)
+            # Image.open leaves an animation or a multi-page file at its first frame. Asking
+            # for n_frames would walk every frame: slow for long GIFs, and a crash on bad ones.
             img.load()
-            img = ImageOps.exif_transpose(img) or img
+            if img.width * img.height / 1e6 > max_megapixels:
+                # The header understated the size (the fuzz tests made HEIC files do this).
+                raise Image.DecompressionBombError(f"decoded to {img.width}x{img.height}")
+            img = _upright(img)
             img = _to_srgb(img)
             img = _to_rgba_mode(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"This image is too large to process safely; the limit is {max_megapixels:g} MP.")
-    except (OSError, ValueError, SyntaxError, EOFError, struct.error) as exc:
+    except DECODE_FAILURES as exc:
+        log.debug("could not decode a %s image: %r", fmt, exc)
         raise ImageError("This image file is damaged or incomplete, so it could not be read.") from exc
     rgba = np.asarray(img)
     if img.mode == "RGBA":

@@ -64,7 +64,9 @@ def estimate_foreground(image: np.ndarray, alpha: np.ndarray, work_pixels: int =
 
     out = image.copy()
     ys, xs = np.nonzero((alpha > EDGE_LOW) & (alpha < EDGE_HIGH))
-    if ys.size == 0:
+    if ys.size == 0 or alpha.size == 1:
+        # A single pixel has no neighbours to estimate a background from (and pymatting's
+        # solver divides by zero on it): its own colour is the best foreground there is.
         return out
     height, width = alpha.shape
     scale = min(1.0, (work_pixels / (height * width)) ** 0.5)

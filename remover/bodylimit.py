@@ -1,0 +1,72 @@
+"""Request bodies over the upload limit are refused while they arrive, not after.
+
+Django's ASGI handler reads a whole body before any middleware or view runs, and daphne
+(Twisted) has already written it to a temporary file before it calls the application at
+all. So the limit sits in daphne's request object: a declared Content-Length over
+:func:`remover.limits.max_request_bytes` is answered at once, and a chunked body is cut
+off as soon as it passes the limit. Either way nothing more is stored and the client gets
+the API's JSON 413. :func:`install` is called by project/asgi.py, which daphne imports
+before it starts listening.
+"""
+
+from __future__ import annotations
+
+import json
+
+from daphne import http_protocol
+
+from . import limits
+
+# After the 413, the rest of the body is read and dropped for this long before the
+# connection is cut: closing a socket with unread data makes the kernel reset it, and the
+# client may then never see the answer.
+LINGER_SECONDS = 5.0
+
+_BaseRequest = http_protocol.WebRequest
+
+
+class LimitedRequest(_BaseRequest):
+    refused = False
+    received = 0
+
+    def gotLength(self, length):
+        if length is not None and length > limits.max_request_bytes():
+            self._refuse(limits.request_too_large(length))
+        super().gotLength(0 if self.refused else length)  # nothing will be stored
+
+    def handleContentChunk(self, data):
+        if self.refused:
+            return
+        self.received += len(data)
+        if self.received > limits.max_request_bytes():
+            self._refuse(limits.request_too_large(None))
+            return
+        super().handleContentChunk(data)
+
+    def process(self):
+        if self.refused:  # the whole (dropped) body has arrived: done with this client
+            self.channel.loseConnection()
+            return
+        return super().process()
+
+    def _refuse(self, refusal: limits.Refused) -> None:
+        self.refused = True
+        body = json.dumps({"error": str(refusal)}).encode()
+        head = (
+            f"HTTP/1.1 {refusal.status} Content Too Large\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "X-Content-Type-Options: nosniff\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
+        self.channel.transport.write(head + body)
+        self.channel.callLater(LINGER_SECONDS, self._cut)  # the reactor daphne installed
+
+    def _cut(self) -> None:
+        if self.channel is not None and self.channel.transport is not None:
+            self.channel.transport.abortConnection()
+
+
+def install() -> None:
+    """Make daphne build :class:`LimitedRequest` objects (its factory looks the class up by name)."""
+    http_protocol.WebRequest = LimitedRequest
