@@ -202,6 +202,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed pool process puts its message back at once
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a busy worker does not hold jobs an idle one could run
 CELERY_WORKER_CONCURRENCY = env_int("CLEARCUT_WORKER_CONCURRENCY", 1)  # model copies per worker
+# GPU workers: jobs running in threads of one process (-P threads) share forward passes of up
+# to this many images, waiting this long for company (remover/batching.py). 1: no batching.
+CLEARCUT_BATCH_SIZE = env_int("CLEARCUT_BATCH_SIZE", 1)
+CLEARCUT_BATCH_WAIT_MS = env_float("CLEARCUT_BATCH_WAIT_MS", 20)
 CELERY_TASK_SOFT_TIME_LIMIT = CLEARCUT_JOB_TIME_LIMIT  # the job ends in "error", the worker lives on
 # The hard limit kills a pool process that ignored the soft one (stuck in native code).
 CELERY_TASK_TIME_LIMIT = CLEARCUT_JOB_TIME_LIMIT + max(5, CLEARCUT_JOB_TIME_LIMIT // 10)

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from . import batching
 from .engine import compose
 from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from .engine.pipeline import cut_out
@@ -72,7 +73,10 @@ def create_job(upload, info: UploadInfo, *, owner_key: str, user, ip: str | None
 # --- Processing -------------------------------------------------------------------------
 
 def segmenter():
-    """The worker's one model (loaded on first use, then shared by every job in the process)."""
+    """The worker's one model (loaded on first use, then shared by every job in the process);
+    with CLEARCUT_BATCH_SIZE > 1, wrapped so that concurrent jobs share forward passes."""
+    if settings.CLEARCUT_BATCH_SIZE > 1:
+        return batching.shared(configured_segmenter, settings.CLEARCUT_BATCH_SIZE, settings.CLEARCUT_BATCH_WAIT_MS / 1000)
     return configured_segmenter()
 
 

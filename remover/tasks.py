@@ -16,7 +16,8 @@ import logging
 import uuid
 
 from celery import shared_task
-from celery.signals import task_failure, task_retry, worker_process_init
+from celery.concurrency.thread import TaskPool as ThreadTaskPool
+from celery.signals import task_failure, task_retry, worker_process_init, worker_ready
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
@@ -37,6 +38,13 @@ def load_model(**kwargs) -> None:
         log.info("model loaded on %s (%s)", model.device, model.dtype)
     except Exception:  # the first job retries the load and reports the error to its owner
         log.exception("could not load the model at worker start")
+
+
+@worker_ready.connect
+def load_shared_model(sender=None, **kwargs) -> None:
+    """The threads pool (GPU batching) has no pool processes: its threads share one model."""
+    if isinstance(sender.pool, ThreadTaskPool):
+        load_model()
 
 
 # The database going away (restart, failover, a locked SQLite file) is worth waiting
