@@ -95,7 +95,7 @@ def test_web_processes_starting_together_never_run_a_job_twice(cluster, visitor)
     argv = [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "0", "project.asgi:application"]
     webs = [Process(f"web {i}", argv, cluster.env()) for i in range(3)]
     try:
-        ports = [int(web.wait_for(r"127\.0\.0\.1:(\d+)", 60).group(1)) for web in webs]
+        ports = [int(web.wait_for(r"Listening on TCP address 127\.0\.0\.1:(\d+)", 60).group(1)) for web in webs]
         with ThreadPoolExecutor(3) as pool:  # each one's first connection runs its start-up recovery
             list(pool.map(lambda port: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30), ports))
         for job in jobs:
