@@ -25,6 +25,7 @@ import logging
 import threading
 import uuid
 
+import redis
 from django.conf import settings
 from django.db import connection
 
@@ -49,9 +50,7 @@ def queue_for(job: Job) -> str:
     return INTERACTIVE
 
 
-def redis_client():
-    import redis
-
+def redis_client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import logging
 
+import redis
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -33,8 +34,6 @@ def _database() -> None:
 
 
 def _redis() -> None:
-    import redis
-
     redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2).ping()
 
 

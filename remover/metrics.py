@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from functools import cache
 
+import redis
 from django.conf import settings
 from django.db.models import Count
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -49,8 +50,6 @@ class MemoryStore:
 
 class RedisStore:
     def __init__(self, url: str):
-        import redis
-
         self._client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
     def add(self, increments: dict[str, float]) -> None:
