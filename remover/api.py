@@ -19,7 +19,6 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonRe
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
@@ -233,7 +232,7 @@ async def job_download(request, job_id: uuid.UUID):
     [job], tier, wanted = await _download_lookup(request, job_id=job_id)
     data = await _render(job, wanted, tier)
     response = HttpResponse(data, content_type=wanted.content_type)
-    response["Content-Disposition"] = content_disposition_header(True, downloads.filename(job, wanted))
+    response["Content-Disposition"] = downloads.content_disposition(job, wanted)
     response["Cache-Control"] = "private, no-cache"
     return response
 

@@ -12,6 +12,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
+from urllib.parse import quote
 
 import cv2
 from django.utils.text import slugify
@@ -78,11 +79,23 @@ def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:
     return encode_image(image, request.fmt)
 
 
-def filename(job: Job, request: DownloadRequest) -> str:
-    """``<name>-cutout.png`` / ``<name>-mask.png``: ASCII only, whatever the upload was called."""
-    stem = slugify(PurePath(job.original_name).stem)[:60] or "image"
+def filename(job: Job, request: DownloadRequest, allow_unicode: bool = False) -> str:
+    """``<name>-cutout.png`` / ``<name>-mask.png`` from the upload's name, slugified: letters,
+    digits, ``-`` and ``_`` only (ASCII unless ``allow_unicode``), so no quote, separator,
+    control or direction character of the original name survives."""
+    stem = slugify(PurePath(job.original_name).stem, allow_unicode=allow_unicode)[:60] or "image"
     kind = "mask" if request.background.kind == "mask" else "cutout"
     return f"{stem}-{kind}.{request.fmt}"
+
+
+def content_disposition(job: Job, request: DownloadRequest) -> str:
+    """RFC 6266: ``filename`` in ASCII for every client, plus ``filename*`` (RFC 8187, UTF-8)
+    when the upload's name had other letters, which browsers then prefer."""
+    ascii_name, name = filename(job, request), filename(job, request, allow_unicode=True)
+    header = f'attachment; filename="{ascii_name}"'
+    if name != ascii_name:
+        header += f"; filename*=utf-8''{quote(name, safe='')}"
+    return header
 
 
 def batch_zip(jobs: Iterable[Job], request: DownloadRequest, tier: Tier):
