@@ -131,6 +131,7 @@ def summarise(mode, results, rows, files, succeeded, began, jobs, clients, worke
         "one_done_message": sum(n == 1 for n in done_events),
         "five_files_each": sum(n == 5 for n in per_job_files.values()),
         "stray_files": len(files) - sum(per_job_files.values()),
+        "socket_retries": sum(r["followed"].failures for r in results),
         "task_runs": succeeded if mode == "celery" else None,
     }
     lost_or_doubled = not (

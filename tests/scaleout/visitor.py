@@ -12,7 +12,7 @@ import time
 
 import requests
 from PIL import Image
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
 FINAL = ("done", "error")
@@ -69,8 +69,9 @@ class Visitor:
                         followed.times.append(time.monotonic())
                         if until(event):
                             return followed
-            except (ConnectionClosed, InvalidStatus, OSError):  # OSError covers a recv timeout too
-                time.sleep(0.2)  # the server is restarting: try again, as the page does
+            except (ConnectionClosed, InvalidHandshake, OSError):  # OSError covers a recv timeout too
+                followed.failures += 1
+                time.sleep(0.2)  # the server is restarting or busy: try again, as the page does
         raise TimeoutError(f"job {job['id']} did not finish: {followed.events[-3:]}")
 
 
@@ -81,6 +82,7 @@ class Followed:
         self.events: list[dict] = []
         self.times: list[float] = []
         self.connections = 0
+        self.failures = 0  # connections refused, dropped or timed out
 
     @property
     def last(self) -> dict:
