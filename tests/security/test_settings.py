@@ -72,6 +72,7 @@ PRODUCTION = {
     "CLEARCUT_DEBUG": "0",
     "CLEARCUT_SECRET_KEY": secrets.token_urlsafe(50),
     "CLEARCUT_ALLOWED_HOSTS": "clearcut.example.com",
+    "CLEARCUT_CSP_EXTRA_ORIGINS": "https://bucket.example.com",
 }
 
 # Run inside `manage.py shell`: the deploy checks, the settings, and what a browser gets over HTTPS.
@@ -90,6 +91,7 @@ print(json.dumps({
     "session_cookie_httponly": settings.SESSION_COOKIE_HTTPONLY,
     "plain_http": [plain.status_code, plain.get("Location")],
     "hsts": secure.get("Strict-Transport-Security"),
+    "csp": secure.get("Content-Security-Policy"),
     "csrf_cookie": {k: str(v) for k, v in secure.cookies["csrftoken"].items() if v},
 }))
 """
@@ -104,6 +106,8 @@ def test_production_settings_pass_check_deploy_and_are_strict(tmp_path):
     assert probe["session_cookie_secure"] and probe["session_cookie_httponly"]
     assert probe["plain_http"] == [301, "https://clearcut.example.com/accounts/login/"]
     assert probe["hsts"] == "max-age=31536000; includeSubDomains"
+    assert "img-src 'self' blob: data: https://bucket.example.com;" in probe["csp"]  # presigned S3 URLs
+    assert "connect-src 'self' https://bucket.example.com;" in probe["csp"]
     assert probe["csrf_cookie"]["secure"] == "True" and probe["csrf_cookie"]["samesite"] == "Lax"
 
 
