@@ -51,7 +51,12 @@ class LimitedRequest(_BaseRequest):
 
     def _refuse(self, refusal: limits.Refused) -> None:
         self.refused = True
-        body = json.dumps({"error": str(refusal)}).encode()
+        error: object = str(refusal)
+        # The developer API's errors carry a stable code (remover/devapi/errors.py). The
+        # request line is parsed by now; Twisted keeps its path on the channel.
+        if getattr(self.channel, "_path", b"").startswith(b"/api/v1/"):
+            error = {"code": "file_too_large", "message": str(refusal)}
+        body = json.dumps({"error": error}).encode()
         head = (
             f"HTTP/1.1 {refusal.status} Content Too Large\r\n"
             "Content-Type: application/json\r\n"

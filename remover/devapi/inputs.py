@@ -25,11 +25,10 @@ from . import conf
 from .addresses import AddressPolicy
 from .errors import ApiError
 from .fetch import Fetcher
+from .params import FIELD_NAMES
 
 IMAGE_SOURCES = ("image_file", "image_file_b64", "image_url")
 _DATA_URL = re.compile(r"^data:[\w.+/-]*;base64,", re.IGNORECASE)
-# Room for the small text fields beside the image(s), and for multipart boundaries.
-_OVERHEAD = 64 * 1024
 
 
 def _base64_length(size: int) -> int:
@@ -37,8 +36,9 @@ def _base64_length(size: int) -> int:
 
 
 def max_body_bytes() -> int:
-    """The largest body we read: an image and a background, each as base64 at worst."""
-    return 2 * _base64_length(limits.max_upload_bytes()) + _OVERHEAD
+    """The largest body we read: the site's request limit (daphne enforces the same one as the
+    body arrives, see remover/bodylimit.py). Base64 counts as sent, 4/3 of the image."""
+    return limits.max_request_bytes()
 
 
 def check_declared_length(meta: Mapping) -> None:
@@ -72,6 +72,9 @@ def read_fields(request) -> tuple[Mapping, Mapping]:
             data = json.loads(_read_capped(request) or b"{}")
             if not isinstance(data, dict):
                 raise ApiError("invalid_request", "A JSON body must be an object of parameters.")
+            nulls = [name for name in FIELD_NAMES if name in data and data[name] is None]
+            if nulls:
+                raise ApiError("invalid_parameter", f"{nulls[0]} is null; leave it out instead.")
             return data, {}
     except RequestDataTooBig:
         raise ApiError("file_too_large", "A text field of this form is larger than 2.5 MB: send the image "
@@ -87,7 +90,7 @@ def read_fields(request) -> tuple[Mapping, Mapping]:
 
 
 def _present(fields: Mapping, files: Mapping, name: str) -> bool:
-    return name in files or bool(fields.get(name))
+    return name in files or name in fields
 
 
 def image_fetcher() -> Fetcher:
@@ -143,7 +146,7 @@ def download(url: str, fetcher: Fetcher) -> UploadedFile:
 def read_background(fields: Mapping, files: Mapping) -> UploadedFile | None:
     if "bg_image_file" in files:
         return files["bg_image_file"]
-    if fields.get("bg_image_file"):
+    if "bg_image_file" in fields:
         raise ApiError("invalid_parameter", "bg_image_file must be a file in a multipart/form-data body.")
     return None
 

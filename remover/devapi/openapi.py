@@ -14,7 +14,7 @@ from remover.idphoto.presets import load_presets
 from . import conf
 from .errors import CATALOGUE
 from .keys import HEADER
-from .params import CHANNELS, FORMATS, MODES, SIZES
+from .params import CHANNELS, FORMAT_ALIAS, FORMATS, MODES, SIZES
 from .webhooks import SIGNATURE_HEADER
 
 # name -> (JSON schema, description). Files only in multipart bodies.
@@ -23,8 +23,8 @@ PARAMETERS: dict[str, tuple[dict, str]] = {
     "image_file_b64": ({"type": "string"}, "The image, base64-encoded (a data: URL prefix is allowed)."),
     "image_url": ({"type": "string"}, "The image's http(s) URL; we download it (public addresses only, "
                                       "at most 3 redirects, same byte limit as uploads)."),
-    "format": ({"type": "string", "enum": list(FORMATS), "default": "auto"},
-               "png, webp or jpg; auto: png when the result has transparency, jpg when it is opaque."),
+    "format": ({"type": "string", "enum": [*FORMATS, FORMAT_ALIAS], "default": "auto"},
+               "png, webp or jpg (or jpeg); auto: png when the result has transparency, jpg when it is opaque."),
     "size": ({"type": "string", "enum": list(SIZES), "default": "auto"},
              "preview: at most 0.25 MP; full and auto: the largest size the key's tier allows "
              "(free 1 MP, pro 36 MP), never above the original."),
@@ -35,7 +35,7 @@ PARAMETERS: dict[str, tuple[dict, str]] = {
     "channels": ({"type": "string", "enum": list(CHANNELS), "default": "rgba"},
                  "rgba: the cut-out; alpha: the greyscale mask alone."),
     "crop": ({"type": "boolean", "default": False}, "Trim the result to the subject."),
-    "crop_margin": ({"type": "string", "pattern": r"^\d+(\.\d+)?\s*(px|%)?$", "default": "0"},
+    "crop_margin": ({"type": "string", "pattern": r"^\d+(\.\d+)?(px|%)?$", "default": "0"},
                     "Margin kept around the subject when cropping: pixels of the original (30, 30px, at most "
                     "500px) or percent of the subject's size (10%, at most 50%). Past the photo's edge it is "
                     "transparent (or the background)."),

@@ -17,15 +17,19 @@ from remover.limits import Tier
 from .errors import ApiError
 
 FORMATS = ("auto", "png", "webp", "jpg")
+FORMAT_ALIAS = "jpeg"  # accepted for jpg
 SIZES = ("auto", "preview", "full")
 CHANNELS = ("rgba", "alpha")
 MODES = ("cutout", "idphoto")
 MAX_MARGIN_PX = 500
 MAX_MARGIN_PERCENT = 50.0
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
-_COLOUR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_MARGIN = re.compile(r"^(\d+(?:\.\d+)?)\s*(px|%)?$")
+# Every field the API reads; a JSON null in one of them is refused rather than guessed at.
+FIELD_NAMES = (
+    "image_file", "image_file_b64", "image_url", "format", "size", "bg_color", "bg_image_file", "channels",
+    "crop", "crop_margin", "mode", "preset", "webhook_url",
+)
+_COLOUR = re.compile(r"#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_MARGIN = re.compile(r"(\d+(?:\.\d+)?)(px|%)?")
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,23 @@ class Params:
         return cls(**data)
 
 
-def _text(fields: Mapping, name: str) -> str:
-    value = fields.get(name)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float, str)):
-        return str(value).strip()
-    raise ApiError("invalid_parameter", f"{name} must be a string.")
+def field_text(fields: Mapping, name: str) -> str | None:
+    """The field's text, None when it is absent. Values are taken exactly as sent (no case
+    folding, no trimming), so what is accepted is exactly what the OpenAPI document says."""
+    if name not in fields:
+        return None
+    value = fields[name]
+    if not isinstance(value, str):
+        raise ApiError("invalid_parameter", f"{name} must be a string.")
+    if not value:
+        raise ApiError("invalid_parameter", f"{name} is empty; leave it out or give a value.")
+    return value
 
 
 def _choice(fields: Mapping, name: str, choices: tuple[str, ...], aliases: dict[str, str] | None = None) -> str:
-    value = _text(fields, name).lower() or choices[0]
+    value = field_text(fields, name)
+    if value is None:
+        return choices[0]
     value = (aliases or {}).get(value, value)
     if value not in choices:
         raise ApiError("invalid_parameter", f"{name} must be one of {', '.join(choices)}.")
@@ -78,7 +86,7 @@ def _choice(fields: Mapping, name: str, choices: tuple[str, ...], aliases: dict[
 
 
 def parse_colour(value: str) -> tuple[int, int, int]:
-    match = _COLOUR.match(value)
+    match = _COLOUR.fullmatch(value)
     if not match:
         raise ApiError("invalid_parameter", "bg_color must be a hex colour such as 81d4fa, #81D4FA or fff.")
     digits = match.group(1)
@@ -88,19 +96,20 @@ def parse_colour(value: str) -> tuple[int, int, int]:
 
 
 def _flag(fields: Mapping, name: str) -> bool:
-    value = _text(fields, name).lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
+    """A JSON boolean, or the text true / false of a form field."""
+    value = fields.get(name, False)
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
     raise ApiError("invalid_parameter", f"{name} must be true or false.")
 
 
 def _margin(fields: Mapping) -> tuple[float, str]:
-    raw = _text(fields, "crop_margin").lower()
-    if not raw:
+    raw = field_text(fields, "crop_margin")
+    if raw is None:
         return 0.0, "px"
-    match = _MARGIN.match(raw)
+    match = _MARGIN.fullmatch(raw)
     if not match:
         raise ApiError("invalid_parameter", "crop_margin must be pixels (such as 30 or 30px) or a percentage (such as 10%).")
     value, unit = float(match.group(1)), match.group(2) or "px"
@@ -113,15 +122,15 @@ def _margin(fields: Mapping) -> tuple[float, str]:
 
 def parse_params(fields: Mapping, has_bg_image: bool, tier: Tier) -> Params:
     """Check every rendering parameter and the combinations that make no sense together."""
-    fmt = _choice(fields, "format", FORMATS, aliases={"jpeg": "jpg"})
+    fmt = _choice(fields, "format", FORMATS, aliases={FORMAT_ALIAS: "jpg"})
     size = _choice(fields, "size", SIZES)
     channels = _choice(fields, "channels", CHANNELS)
     mode = _choice(fields, "mode", MODES)
-    colour_text = _text(fields, "bg_color")
-    bg_color = parse_colour(colour_text) if colour_text else None
+    colour_text = field_text(fields, "bg_color")
+    bg_color = parse_colour(colour_text) if colour_text is not None else None
     crop = _flag(fields, "crop")
     margin, unit = _margin(fields)
-    preset = _text(fields, "preset") or None
+    preset = field_text(fields, "preset")
 
     if bg_color is not None and has_bg_image:
         raise ApiError("invalid_parameter", "Give bg_color or bg_image_file, not both.")

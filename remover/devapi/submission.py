@@ -19,7 +19,7 @@ from .errors import ApiError
 from .inputs import check_declared_length, inspect, read_background, read_fields, read_image
 from .keys import authenticate, key_tier
 from .models import ApiJob, ApiKey, WebhookDelivery
-from .params import parse_params
+from .params import field_text, parse_params
 from .settlement import refund
 from .usage import RateState, consume_credit, refund_credit, take_rate_token
 
@@ -47,7 +47,7 @@ def submit(request, synchronous: bool) -> Submitted:
     fields, files = read_fields(request)
     background = read_background(fields, files)
     params = parse_params(fields, has_bg_image=background is not None, tier=key_tier(key))
-    webhook_url = str(fields.get("webhook_url") or "").strip()
+    webhook_url = field_text(fields, "webhook_url")
     if webhook_url and synchronous:
         raise ApiError("invalid_parameter", "webhook_url is for POST /api/v1/jobs; /api/v1/remove answers with the image.")
     if webhook_url:

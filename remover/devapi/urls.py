@@ -14,7 +14,7 @@ urlpatterns = [
     path("api/v1/jobs/<uuid:job_id>", views.job_detail, name="devapi-job"),
     path("api/v1/jobs/<uuid:job_id>/result", views.job_result, name="devapi-job-result"),
     path("api/v1/openapi.json", views.openapi_document, name="devapi-openapi"),
-    re_path(r"^api/v1/(?P<rest>.*)$", views.not_found),
+    re_path(r"^api/v1/(?P<rest>[\s\S]*)$", views.not_found),  # [\s\S]: paths holding a newline too
     path("developers/", pages.docs, name="devapi-docs"),
     path("account/api-keys/", pages.keys, name="devapi-keys"),
     path("account/api-keys/<int:key_id>/revoke", pages.revoke, name="devapi-key-revoke"),

@@ -193,5 +193,6 @@ def openapi_document(request):
     return JsonResponse(openapi.document(), json_dumps_params={"indent": 1})
 
 
+@csrf_exempt  # any method: the answer is the same 404
 def not_found(request, rest: str = ""):
     return error_response("not_found", "There is no such API endpoint. See /api/v1/openapi.json.")
