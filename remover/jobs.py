@@ -27,6 +27,9 @@ from . import batching
 from .engine import compose
 from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from .engine.pipeline import cut_out
+from .idphoto.errors import IdPhotoError
+from .idphoto.pipeline import make_id_photo
+from .idphoto.presets import get_preset
 from .segmentation import configured_segmenter
 from .limits import Tier, UploadInfo, fit_megapixels
 from .models import DailyUsage, Job
@@ -160,7 +163,10 @@ def _run(job: Job, publish: Publish) -> None:
         data = stored.read()
     decoded = decode_image(data, max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS)
     del data
-    result = cut_out(decoded, segmenter(), progress=report)
+    if job.options.get("mode") == "idphoto":
+        result = _id_photo(decoded, job.options.get("preset", ""), report)
+    else:
+        result = cut_out(decoded, segmenter(), progress=report)
     report("compositing", 92)
     outputs = render_outputs(decoded, result)
     width, height = result.size
@@ -180,6 +186,27 @@ def _run(job: Job, publish: Publish) -> None:
             getattr(job, name).delete(save=False)
         raise
     publish(job.pk, done)
+
+
+# The ID photo pipeline's steps, as the stages every job reports.
+_ID_PHOTO_STAGES = {"detecting": "decoding", "segmenting": "segmenting", "refining": "refining",
+                    "framing": "compositing", "checking": "compositing"}
+
+
+def _id_photo(decoded: DecodedImage, preset: str, report: Callable[[str, int], None]) -> compose.CutOut:
+    """ID photo mode (``options = {"mode": "idphoto", "preset": KEY}``, set by the developer
+    API): the job's "cut-out" is the finished photo, framed on the document's background and
+    opaque, so previews and downloads work as for any job."""
+    def progress(stage: str, percent: int) -> None:
+        if stage in _ID_PHOTO_STAGES:
+            report(_ID_PHOTO_STAGES[stage], percent)
+
+    try:
+        photo = make_id_photo(decoded, get_preset(preset), segmenter(), progress)
+    except IdPhotoError as exc:  # no face, two faces, too small...: the person's photo, told to them
+        raise ImageError(str(exc)) from exc
+    rgb = np.ascontiguousarray(np.asarray(photo.image))
+    return compose.CutOut(foreground=rgb, alpha=np.full(rgb.shape[:2], 255, np.uint8))
 
 
 def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:

@@ -1,6 +1,7 @@
 """The API's answer image, rendered from a finished job's stored full-resolution cut-out
 with the request's parameters: crop, size (capped by the key's tier), background, channels,
-format. No model runs here, so the web process can do it (off its event loop)."""
+format. No model runs here, so the web process can do it (off its event loop). In ID photo
+mode the stored cut-out is already the framed photo (remover/jobs.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from PIL import Image
 from remover.engine import compose
 from remover.engine.compose import CutOut
 from remover.engine.imageio import decode_image, encode_image
+from remover.idphoto.jpeg import encode_jpeg
+from remover.idphoto.presets import get_preset
 from remover.jobs import load_cutout
 from remover.limits import Tier, fit_megapixels
 from remover.models import Job
@@ -92,9 +95,24 @@ def render_cutout(cutout: CutOut, params: Params, tier: Tier, background: bytes 
     return Output(data=encode_image(image, fmt), format=fmt, width=image.width, height=image.height)
 
 
+def render_id_photo(photo: CutOut, params: Params) -> Output:
+    """An ID photo keeps the document's pixel size (``size`` does not apply); as JPEG it is
+    encoded within the document's file-size limits, and every format carries its DPI."""
+    preset = get_preset(params.preset)
+    image = Image.fromarray(photo.foreground, "RGB")
+    fmt = "jpg" if params.format == "auto" else params.format
+    if fmt == "jpg":
+        data, _ = encode_jpeg(image, preset.dpi, preset.kb)
+    else:
+        data = encode_image(image, fmt, dpi=preset.dpi)
+    return Output(data=data, format=fmt, width=image.width, height=image.height)
+
+
 def render_result(job: Job, api_job: ApiJob, tier: Tier) -> Output:
     """The finished job's answer for its API parameters."""
     params = Params.from_json(api_job.params)
+    if params.mode == "idphoto":
+        return render_id_photo(load_cutout(job), params)
     background = None
     if api_job.background:
         with api_job.background.open("rb") as stored:
