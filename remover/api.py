@@ -109,8 +109,10 @@ def _finished_job(request, job_id: uuid.UUID) -> Job:
 def create_job(request):
     """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
     response, to group files for one ZIP), ``format`` and ``bg`` (download defaults)."""
-    # Counted before anything is parsed: refused and malformed attempts count too.
-    ratelimit.hit(ratelimit.UPLOAD, owner_key(request.session, create=True), _client_ip(request))
+    # Counted before anything is parsed: refused and malformed attempts count too. A
+    # visitor without an owner token yet is counted by network only (making one here would
+    # store a session for every cookie-less request).
+    ratelimit.hit(ratelimit.UPLOAD, owner_key(request.session), _client_ip(request))
     limits.check_request_size(_declared_length(request))
     try:
         upload = request.FILES.get("image")

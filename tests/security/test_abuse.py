@@ -17,6 +17,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.models import Session
 from django.core.files.storage import default_storage
 from django.test import Client
 from websockets.sync.client import connect as ws_connect
@@ -125,8 +126,9 @@ def test_uploads_per_session_are_limited_per_minute(client, settings, monkeypatc
     settings.CLEARCUT_UPLOADS_PER_MINUTE = 3
     clock = [60 * 20_000 + 20.0]  # 20 s into a minute
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: clock[0]))
-    assert upload(client).status_code == 201
+    assert upload(client).status_code == 201  # the first upload gives the session its owner token
     assert upload(client, data=b"not an image").status_code == 415  # refused attempts count too
+    assert upload(client).status_code == 201
     assert upload(client).status_code == 201
     quota_before = client.get("/api/limits").json()["quota_left_today"]
 
@@ -134,12 +136,20 @@ def test_uploads_per_session_are_limited_per_minute(client, settings, monkeypatc
     assert refused.status_code == 429
     assert refused["Retry-After"] == "40"
     assert refused.json() == {"error": "Too many uploads in a short time. Please wait 40 seconds and try again."}
-    assert Job.objects.count() == 2
+    assert Job.objects.count() == 3
     assert client.get("/api/limits").json()["quota_left_today"] == quota_before  # no quota spent on it
 
     assert upload(Client()).status_code == 201  # another visitor is not affected
     clock[0] += 40  # the next minute
     assert upload(client).status_code == 201
+
+
+@pytest.mark.django_db
+def test_refused_cookie_less_requests_store_no_sessions(client):
+    for _ in range(10):
+        client.cookies.clear()
+        assert upload(client, data=b"junk").status_code == 415
+    assert not Session.objects.exists()
 
 
 @pytest.mark.django_db
