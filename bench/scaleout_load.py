@@ -34,7 +34,7 @@ from tests.scaleout.visitor import Visitor, photo_png
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 STAGES = ("decoding", "segmenting", "refining", "compositing")
-OUT = Path(__file__).resolve().parent / "out" / "scaleout.json"
+OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -183,12 +183,13 @@ def main() -> None:
         print(f"{mode}: {args.jobs} jobs from {args.clients} clients ...", flush=True)
         reports.append(run(mode, args.jobs, args.clients, args.workers, args.size))
         print(json.dumps(reports[-1]["checks"]), flush=True)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({"environment": describe(), "reports": reports}, indent=2))
+    out = OUT_DIR / f"scaleout-{args.mode}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"environment": describe(), "reports": reports}, indent=2))
     print(describe())
     print(table(reports))
     if any(r["lost_or_duplicated"] for r in reports):
-        raise SystemExit("jobs were lost or run twice: see " + str(OUT))
+        raise SystemExit(f"jobs were lost or run twice: see {out}")
 
 
 if __name__ == "__main__":
