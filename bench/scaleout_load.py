@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sqlite3
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -170,6 +172,9 @@ def table(reports: list[dict]) -> str:
 
 
 def main() -> None:
+    # A SIGTERM (timeout, Ctrl-C from a supervisor) unwinds like an exception, so the
+    # cluster's processes are stopped rather than left behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=("both", "celery", "embedded"), default="both")
     parser.add_argument("--jobs", type=int, default=100)
