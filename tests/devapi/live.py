@@ -17,11 +17,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# A user (Pro when PRO is set) and one key without practical limits; prints the key.
 MAKE_KEY = (
-    "from django.contrib.auth.models import User\n"
+    "import os\n"
+    "from django.contrib.auth.models import Permission, User\n"
     "from remover.devapi.keys import create_key\n"
     "from remover.devapi.models import ApiKey\n"
-    "made = create_key(User.objects.create_user('live-tests'), 'live tests')\n"
+    "user = User.objects.create_user('live-tests')\n"
+    "if os.environ.get('PRO'):\n"
+    "    user.user_permissions.add(Permission.objects.get(codename='full_resolution'))\n"
+    "    user = User.objects.get(pk=user.pk)\n"
+    "made = create_key(user, 'live tests')\n"
     "ApiKey.objects.filter(pk=made.key.pk).update(rate_per_minute=100000, rate_tokens=100000, daily_credits=100000)\n"
     "print(made.full_key)\n"
 )
@@ -36,7 +42,8 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(folder: Path, **environment: str) -> Iterator[LiveServer]:
+def live_server(folder: Path, pro: bool = False, **environment: str) -> Iterator[LiveServer]:
+    """Serve from ``folder``; ``pro``: the key is on the Pro tier (full resolution)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "project.settings",
@@ -50,8 +57,8 @@ def live_server(folder: Path, **environment: str) -> Iterator[LiveServer]:
         env.pop(variable, None)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
-    key = subprocess.run([*manage, "shell", "-c", MAKE_KEY], cwd=ROOT, env=env, check=True, timeout=120,
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    key = subprocess.run([*manage, "shell", "-c", MAKE_KEY], cwd=ROOT, env={**env, "PRO": "1" if pro else ""},
+                         check=True, timeout=120, capture_output=True, text=True).stdout.strip().splitlines()[-1]
     secret = subprocess.run(
         [*manage, "shell", "-c", "from remover.devapi.models import ApiKey; print(ApiKey.objects.get().webhook_secret)"],
         cwd=ROOT, env=env, check=True, timeout=120, capture_output=True, text=True,
