@@ -30,3 +30,6 @@ class DailyUsageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from .devapi import admin as devapi_admin  # noqa: E402,F401  (registers the API's models)

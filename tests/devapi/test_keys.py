@@ -96,3 +96,12 @@ def test_openapi_document_is_served(client):
     document = client.get("/api/v1/openapi.json").json()
     assert document["openapi"].startswith("3.")
     assert {"/api/v1/remove", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/result"} <= set(document["paths"])
+
+
+def test_operators_see_keys_in_the_admin_but_never_the_secret(client, user):
+    made = create_key(user, "shop")
+    client.force_login(User.objects.create_superuser("admin", password="admin-password-1"))
+    listing = client.get("/admin/remover/apikey/").content.decode()
+    change = client.get(f"/admin/remover/apikey/{made.key.pk}/change/").content.decode()
+    assert made.key.prefix in listing
+    assert made.full_key not in listing + change and made.key.secret_hash not in change
