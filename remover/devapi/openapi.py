@@ -27,7 +27,7 @@ PARAMETERS: dict[str, tuple[dict, str]] = {
                "png, webp or jpg (or jpeg); auto: png when the result has transparency, jpg when it is opaque."),
     "size": ({"type": "string", "enum": list(SIZES), "default": "auto"},
              "preview: at most 0.25 MP; full and auto: the largest size the key's tier allows "
-             "(free 1 MP, pro 36 MP), never above the original."),
+             "(free 1 MP, pro 36 MP), never above the original. In idphoto mode the document fixes the size."),
     "bg_color": ({"type": "string", "pattern": "^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$"},
                  "A background colour in hex (81d4fa, #81D4FA, fff); default transparent."),
     "bg_image_file": ({"type": "string", "format": "binary"},
