@@ -1,4 +1,5 @@
-"""What happens after an API job ends: failed images are refunded and webhooks delivered.
+"""What happens after an API job ends: failed images are refunded, webhooks delivered, and
+synchronous jobs nobody waits for any more are deleted.
 
 :func:`run_due` does one round of both and is safe to run in several processes at once
 (each delivery attempt is claimed with a conditional update first). By default a thread of
@@ -21,12 +22,14 @@ from django.utils import timezone
 from remover.models import Job
 
 from . import conf
-from .models import WebhookDelivery
-from .settlement import settle_failed
+from .models import ApiJob, WebhookDelivery
+from .settlement import refund, settle_failed
 from .webhooks import attempt
 
 log = logging.getLogger(__name__)
 FINISHED = (Job.Status.DONE, Job.Status.ERROR)
+# Margin past CLEARCUT_API_SYNC_TIMEOUT before a synchronous job counts as abandoned.
+ABANDONED_AFTER_SECONDS = 60
 
 
 def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
@@ -37,10 +40,27 @@ def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
     ).update(next_attempt_at=now + lease))
 
 
+def forget_abandoned(now: datetime) -> int:
+    """Synchronous jobs older than the longest wait: their request is gone (the client hung up
+    while the job was being created, or the web process died while waiting), so nobody will
+    collect the image. Delete them now rather than keep the photo for the retention period,
+    and give the credit back: no image was delivered."""
+    too_old = now - timedelta(seconds=conf.get("CLEARCUT_API_SYNC_TIMEOUT") + ABANDONED_AFTER_SECONDS)
+    abandoned = ApiJob.objects.filter(synchronous=True, job__created_at__lt=too_old).select_related("job", "key")
+    count = 0
+    for api_job in abandoned:
+        refund(api_job)
+        api_job.job.delete()
+        count += 1
+    return count
+
+
 def run_due(now: datetime | None = None) -> int:
-    """Refund failed images, then make every webhook attempt that is due; returns the attempts made."""
-    settle_failed()
+    """Refund failed images, drop abandoned synchronous jobs, then make every webhook attempt
+    that is due; returns the attempts made."""
     now = now or timezone.now()
+    settle_failed()
+    forget_abandoned(now)
     due = (WebhookDelivery.objects
            .filter(state=WebhookDelivery.State.PENDING, next_attempt_at__lte=now, api_job__job__status__in=FINISHED)
            .select_related("api_job__job", "api_job__key")

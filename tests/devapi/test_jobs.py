@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from remover.devapi.followup import run_due
-from remover.devapi.models import ApiKeyUsage
+from remover.devapi.models import ApiJob, ApiKeyUsage
 from remover.models import Job
 
 from .helpers import documented, error_code, image_bytes, opened, post
@@ -62,3 +65,18 @@ def test_a_failed_job_reports_its_error_and_costs_nothing(client, key, worker, f
 def test_synchronous_jobs_are_not_listed(client, key, drained):
     assert post(client, "/api/v1/remove", key, files={"image_file": image_bytes(50, 50)}).status_code == 200
     assert not Job.objects.exists()
+
+
+
+def test_abandoned_synchronous_jobs_are_deleted_and_refunded(client, key, settings):
+    """A synchronous job whose request is gone (the client hung up while it was being
+    created): after the longest possible wait it is deleted with its files, credit returned."""
+    settings.CLEARCUT_API_SYNC_TIMEOUT = 5
+    job_id = post(client, JOBS, key, files={"image_file": image_bytes(50, 50)}).json()["id"]
+    ApiJob.objects.filter(pk=job_id).update(synchronous=True)
+    assert ApiKeyUsage.objects.get().credits == 1
+    run_due()
+    assert Job.objects.filter(pk=job_id).exists()  # still within the wait
+    run_due(now=timezone.now() + timedelta(seconds=5 + 61))
+    assert not Job.objects.filter(pk=job_id).exists()
+    assert ApiKeyUsage.objects.get().credits == 0
