@@ -13,7 +13,7 @@ from PIL import Image
 
 from remover.engine import compose
 from remover.engine.compose import CutOut
-from remover.engine.imageio import decode_image, encode_image
+from remover.engine.imageio import ImageError, decode_image, encode_image
 from remover.idphoto.jpeg import encode_jpeg
 from remover.idphoto.presets import get_preset
 from remover.jobs import load_cutout
@@ -21,6 +21,7 @@ from remover.limits import Tier, fit_megapixels
 from remover.models import Job
 
 from . import conf
+from .errors import ApiError
 from .models import ApiJob
 from .params import Params
 
@@ -77,7 +78,10 @@ def _composed(cutout: CutOut, params: Params, background: bytes | None) -> Image
     if params.bg_color is not None:
         return compose.solid(cutout, params.bg_color)
     if background is not None:
-        scene = decode_image(background, max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS).rgb
+        try:
+            scene = decode_image(background, max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS).rgb
+        except ImageError as exc:  # its header was fine when it was sent; its pixels are not
+            raise ApiError("image_unprocessable", f"The background image: {exc}")
         return compose.on_scene(cutout, scene)
     return compose.to_rgba(cutout)
 

@@ -93,9 +93,10 @@ _render = sync_to_async(render_result, thread_sensitive=False)
 # --- POST /api/v1/remove ----------------------------------------------------------------
 
 @sync_to_async
-def _forget(api_job: ApiJob) -> None:
-    """A synchronous job has answered (or been abandoned): its files go now, not in 24 h."""
-    if api_job.job.status != Job.Status.DONE:
+def _forget(api_job: ApiJob, delivered: bool) -> None:
+    """A synchronous job has answered (or been abandoned): its files go now, not in 24 h; an
+    image that was not delivered is not charged."""
+    if not delivered:
         refund(api_job)
     Job.objects.filter(pk=api_job.pk).delete()  # post_delete handlers remove the files
 
@@ -113,6 +114,7 @@ async def remove(request):
     """Synchronous: the image in the answer. Queued like any job; this request waits for it."""
     submitted: Submitted = await sync_to_async(submit)(request, synchronous=True)
     api_job = submitted.api_job
+    delivered = False
     try:
         job = await wait_for_job(api_job.pk, timeout=conf.get("CLEARCUT_API_SYNC_TIMEOUT"))
         if job is None:
@@ -121,12 +123,13 @@ async def remove(request):
         if job.status == Job.Status.ERROR:
             raise failure(job)
         output = await _render(job, api_job, tier)
+        delivered = True
     except TimeoutError:
         raise ApiError("timeout", "The image waited too long in the queue. Please retry, or use POST /api/v1/jobs.",
                        retry_after=BUSY_RETRY_SECONDS)
     finally:
         # Also when the client hangs up (the view is cancelled): the job is not needed any more.
-        await asyncio.shield(_forget(api_job))
+        await asyncio.shield(_forget(api_job, delivered))
     response = _image_response(output, api_job.credits)
     response["X-Credits-Remaining"] = str(left)
     response["X-RateLimit-Limit"] = str(submitted.rate.limit)

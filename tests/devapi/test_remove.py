@@ -11,7 +11,7 @@ import pytest
 from django.core.files.storage import default_storage
 from PIL import Image
 
-from remover.models import ApiJob, Job
+from remover.models import ApiJob, ApiKeyUsage, Job
 
 from .helpers import documented, image_bytes, opened, post, post_json
 
@@ -111,3 +111,11 @@ def test_grey_png_upload_is_accepted(client, key, drained):
     buffer = io.BytesIO()
     Image.new("L", (120, 90), 128).save(buffer, "PNG")
     assert post(client, REMOVE, key, files={"image_file": buffer.getvalue()}).status_code == 200
+
+
+def test_a_damaged_background_is_422_and_not_charged(client, key, drained):
+    scene = image_bytes(300, 300)
+    response = post(client, REMOVE, key, files={"image_file": image_bytes(200, 150), "bg_image_file": scene[:300]})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "image_unprocessable"
+    assert "background" in response.json()["error"]["message"]
+    assert ApiKeyUsage.objects.get().credits == 0
