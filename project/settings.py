@@ -253,9 +253,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (remover/middleware.py). Only our own scripts and styles (the
-# templates have no inline ones); images also from blob: and data: (the page shows the
-# chosen files and canvas output before and after upload); fetch and the progress
-# WebSocket to this site only ('self' covers ws: and wss: to the same host).
+# templates have no inline ones); images also from blob: (the page shows the chosen files
+# and canvas output before and after upload; nothing uses data: URLs); fetch and the
+# progress WebSocket to this site only ('self' covers ws: and wss: to the same host).
 # CLEARCUT_CSP_EXTRA_ORIGINS (space-separated) adds origins for images and fetch: the
 # bucket's, with S3_PRESIGNED_URLS, whose previews and originals come from there.
 _CSP_EXTRA = " ".join(os.environ.get("CLEARCUT_CSP_EXTRA_ORIGINS", "").split())
@@ -263,7 +263,7 @@ CLEARCUT_CSP = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": f"'self' blob: data: {_CSP_EXTRA}".strip(),
+    "img-src": f"'self' blob: {_CSP_EXTRA}".strip(),
     "connect-src": f"'self' {_CSP_EXTRA}".strip(),
     "font-src": "'self'",
     "object-src": "'none'",

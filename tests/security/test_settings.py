@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; "
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
@@ -106,7 +106,7 @@ def test_production_settings_pass_check_deploy_and_are_strict(tmp_path):
     assert probe["session_cookie_secure"] and probe["session_cookie_httponly"]
     assert probe["plain_http"] == [301, "https://clearcut.example.com/accounts/login/"]
     assert probe["hsts"] == "max-age=31536000; includeSubDomains"
-    assert "img-src 'self' blob: data: https://bucket.example.com;" in probe["csp"]  # presigned S3 URLs
+    assert "img-src 'self' blob: https://bucket.example.com;" in probe["csp"]  # presigned S3 URLs
     assert "connect-src 'self' https://bucket.example.com;" in probe["csp"]
     assert probe["csrf_cookie"]["secure"] == "True" and probe["csrf_cookie"]["samesite"] == "Lax"
 
