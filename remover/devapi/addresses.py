@@ -54,7 +54,7 @@ class AddressPolicy:
     extra_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
-    def allowing(cls, networks: Iterable[str]) -> "AddressPolicy":
+    def allowing(cls, networks: Iterable[str]) -> AddressPolicy:
         """A policy that also allows ``networks`` (CIDRs such as ``127.0.0.1/32``)."""
         return cls(tuple(ipaddress.ip_network(n.strip(), strict=False) for n in networks if n.strip()))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from datetime import datetime, timedelta
 
 from django.db import close_old_connections
@@ -74,35 +75,25 @@ def run_due(now: datetime | None = None) -> int:
 
 
 class FollowUpThread:
+    """Runs :func:`run_due` every ``poll_seconds`` for the life of the process (a daemon thread)."""
+
     def __init__(self, poll_seconds: float):
         self.poll_seconds = poll_seconds
-        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self) -> None:
-        if not self.running:
-            self._stop.clear()
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="clearcut-api-followup", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
     def _run(self) -> None:
-        while not self._stop.is_set():
+        while True:
             close_old_connections()  # a long-lived thread must not keep a broken connection
             try:
                 run_due()
             except Exception:  # the database went away, say: try again next round
                 log.exception("API follow-up round failed")
-            self._stop.wait(self.poll_seconds)
-        close_old_connections()
+            time.sleep(self.poll_seconds)
 
 
 _thread: FollowUpThread | None = None

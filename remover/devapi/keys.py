@@ -26,7 +26,7 @@ from .models import ApiKey
 HEADER = "X-Api-Key"
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 _PREFIX_LENGTH = 10
-_KEY_FORMAT = re.compile(r"^cc_([a-z0-9]{%d})_([A-Za-z0-9_-]{43})$" % _PREFIX_LENGTH)
+_KEY_FORMAT = re.compile(rf"cc_([a-z0-9]{{{_PREFIX_LENGTH}}})_([A-Za-z0-9_-]{{43}})")
 # last_used_at is written at most this often per key: a client polling its job status should
 # not turn every GET into a database write.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -74,7 +74,7 @@ def authenticate(headers) -> ApiKey:
     if not supplied:
         raise ApiError("missing_api_key", f"Send your API key in the {HEADER} header.")
     invalid = ApiError("invalid_api_key", "This API key is not valid. Check it, or create a new one on your account page.")
-    match = _KEY_FORMAT.match(supplied)
+    match = _KEY_FORMAT.fullmatch(supplied)
     if not match:
         raise invalid
     key = ApiKey.objects.select_related("user").filter(prefix=match.group(1)).first()

@@ -64,7 +64,7 @@ class ApiKeyUsage(models.Model):
         verbose_name_plural = "API key usage"
 
 
-def background_path(api_job: "ApiJob", filename: str) -> str:
+def background_path(api_job: ApiJob, filename: str) -> str:
     # Named after the job only: no client-supplied text reaches a storage path.
     return f"jobs/{api_job.job_id}-background.{api_job.background_extension or 'bin'}"
 

@@ -55,7 +55,7 @@ class Params:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Params":
+    def from_json(cls, data: dict) -> Params:
         data = dict(data)
         if data.get("bg_color") is not None:
             data["bg_color"] = tuple(data["bg_color"])

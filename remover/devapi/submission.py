@@ -16,7 +16,13 @@ from remover import jobs, worker
 
 from . import webhooks
 from .errors import ApiError
-from .inputs import check_declared_length, inspect, read_background, read_fields, read_image
+from .inputs import (
+    check_declared_length,
+    inspect,
+    read_background,
+    read_fields,
+    read_image,
+)
 from .keys import authenticate, key_tier
 from .models import ApiJob, ApiKey, WebhookDelivery
 from .params import field_text, parse_params

@@ -6,7 +6,7 @@ Both live in the database, so every web process of a deployment enforces the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import F
@@ -49,7 +49,7 @@ def _today():
 
 def seconds_to_midnight() -> float:
     now = timezone.now()
-    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=dt_timezone.utc)
+    midnight = datetime.combine(now.date() + timedelta(days=1), time.min, tzinfo=UTC)
     return (midnight - now).total_seconds()
 
 

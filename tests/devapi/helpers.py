@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 from remover.devapi import openapi
 from tests.web.helpers import image_bytes
 
-__all__ = ["image_bytes", "post", "post_json", "documented", "opened", "error_code"]
+__all__ = ["documented", "error_code", "image_bytes", "opened", "post", "post_json"]
 
 
 def post(client, path: str, key: str | None, files: dict[str, bytes] | None = None, **fields):

@@ -10,12 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from remover.devapi import views
 from remover.devapi.errors import CATALOGUE
 from remover.devapi.keys import create_key, revoke_key
 from remover.devapi.models import ApiKey, ApiKeyUsage
 from remover.models import Job
-
 from tests.conftest import png_bytes
 
 from .helpers import documented, error_code, image_bytes, post, post_json
@@ -47,7 +45,7 @@ def refused(response, code: str, path: str = REMOVE, method: str = "post"):
     ({"webhook_url": "https://example.com/hook"}, "invalid_parameter"),  # webhooks are for /jobs
 ])
 def test_bad_parameters_are_refused_before_any_work(client, key, fields, code):
-    response = refused(post(client, REMOVE, key, files={"image_file": PNG}, **fields), code)
+    refused(post(client, REMOVE, key, files={"image_file": PNG}, **fields), code)
     assert not Job.objects.exists()
     assert ApiKeyUsage.objects.filter(credits__gt=0).count() == 0  # nothing charged
 

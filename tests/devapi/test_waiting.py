@@ -13,8 +13,8 @@ from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from remover import jobs, limits
-from remover.events import Publisher, group_name
 from remover.devapi.waiting import wait_for_job
+from remover.events import Publisher, group_name
 from remover.models import Job
 from remover.worker import InProcessWorker
 
