@@ -20,7 +20,8 @@ from .webhooks import SIGNATURE_HEADER
 # name -> (JSON schema, description). Files only in multipart bodies.
 PARAMETERS: dict[str, tuple[dict, str]] = {
     "image_file": ({"type": "string", "format": "binary"}, "The image, as a file (multipart/form-data)."),
-    "image_file_b64": ({"type": "string"}, "The image, base64-encoded (a data: URL prefix is allowed)."),
+    "image_file_b64": ({"type": "string"}, "The image, base64-encoded (a data: URL prefix is allowed). The whole "
+                                           "request counts toward the upload limit, and base64 is 4/3 of the file."),
     "image_url": ({"type": "string"}, "The image's http(s) URL; we download it (public addresses only, "
                                       "at most 3 redirects, same byte limit as uploads)."),
     "format": ({"type": "string", "enum": [*FORMATS, FORMAT_ALIAS], "default": "auto"},
