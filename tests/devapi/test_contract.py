@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import threading
 import time
 
@@ -168,3 +169,20 @@ def test_job_with_a_webhook_that_fails_once(live, astronaut):
                         "/api/v1/jobs/{id}/result", "get")
     assert result.headers["Content-Type"] == "image/jpeg"
     assert int(result.headers["X-Width"]) * int(result.headers["X-Height"]) <= 250_000
+
+
+def test_a_body_over_the_limit_is_refused_as_it_arrives_in_the_api_shape(live):
+    """daphne answers 413 from the declared length, before reading the body (remover/bodylimit.py)."""
+    host, port = live.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(f"POST /api/v1/remove HTTP/1.1\r\nHost: {host}\r\nX-Api-Key: {live.key}\r\n"
+                    "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 900000000\r\n\r\n".encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            piece = raw.recv(65536)
+            if not piece:
+                break
+            answer += piece
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert json.loads(body)["error"]["code"] == "file_too_large"
