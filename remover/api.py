@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import downloads, jobs, limits, ratelimit, worker
+from . import downloads, idphoto_jobs, jobs, limits, ratelimit, worker
 from .events import Publisher
 from .limits import Refused
 from .models import Job
@@ -96,6 +96,8 @@ def _owned_job(request, job_id: uuid.UUID) -> Job:
 
 def _finished_job(request, job_id: uuid.UUID) -> Job:
     job = _owned_job(request, job_id)
+    if idphoto_jobs.is_id_photo(job):
+        raise Refused("This is an ID photo: use its photo and sheet links.", 404)
     if job.status == Job.Status.ERROR:
         raise Refused(job.error or jobs.FAILED_MESSAGE, 409)
     if job.status != Job.Status.DONE:
@@ -108,7 +110,8 @@ def _finished_job(request, job_id: uuid.UUID) -> Job:
 @api_view("POST")
 def create_job(request):
     """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
-    response, to group files for one ZIP), ``format`` and ``bg`` (download defaults)."""
+    response, to group files for one ZIP), ``format`` and ``bg`` (download defaults).
+    ``mode=idphoto&preset=NAME`` makes a passport / ID photo instead (remover/idphoto_api.py)."""
     # Counted before anything is parsed: refused and malformed attempts count too. A
     # visitor without an owner token yet is counted by network only (making one here would
     # store a session for every cookie-less request).
@@ -123,7 +126,7 @@ def create_job(request):
         raise Refused("Please choose an image to upload.")
     limits.check_upload_size(upload.size)
     info = limits.inspect_upload(upload)
-    options = _upload_options(params)
+    options = _job_options(params, limits.tier_for(request.user))
     batch = _batch_id(params.get("batch"))
     owner, user, ip = owner_key(request.session, create=True), request.user, _client_ip(request)
     in_batch = owned_jobs(user, request.session).filter(batch=batch).count()
@@ -149,6 +152,17 @@ def _declared_length(request) -> int:
         return int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0  # let the multipart parser judge the body itself
+
+
+def _job_options(params, tier: limits.Tier) -> dict:
+    """What the job keeps: download defaults for a cut-out (the default ``mode``), or
+    ``mode=idphoto`` and its document."""
+    mode = str(params.get("mode") or "cutout").strip().lower()
+    if mode == idphoto_jobs.MODE:
+        return idphoto_jobs.job_options(params, tier)
+    if mode != "cutout":
+        raise Refused("Unknown mode. Use cutout (the default) or idphoto.")
+    return _upload_options(params)
 
 
 def _upload_options(params) -> dict:
@@ -212,7 +226,7 @@ def _download_lookup(request, job_id: uuid.UUID | None = None, batch: uuid.UUID 
     if job_id is not None:
         job = _finished_job(request, job_id)
         return [job], tier, downloads.parse_request(request.GET, job.options)
-    in_batch = owned_jobs(request.user, request.session).filter(batch=batch)
+    in_batch = idphoto_jobs.without_id_photos(owned_jobs(request.user, request.session).filter(batch=batch))
     ready = list(in_batch.filter(status=Job.Status.DONE).order_by("created_at"))
     if not ready:
         if in_batch.exists():

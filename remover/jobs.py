@@ -27,9 +27,7 @@ from . import batching
 from .engine import compose
 from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from .engine.pipeline import cut_out
-from .idphoto.errors import IdPhotoError
-from .idphoto.pipeline import make_id_photo
-from .idphoto.presets import get_preset
+from .idphoto_jobs import describe as describe_id_photo, is_id_photo, make_photo as make_id_photo
 from .segmentation import configured_segmenter
 from .limits import Tier, UploadInfo, fit_megapixels
 from .models import DailyUsage, Job
@@ -163,11 +161,12 @@ def _run(job: Job, publish: Publish) -> None:
         data = stored.read()
     decoded = decode_image(data, max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS)
     del data
-    if job.options.get("mode") == "idphoto":
-        result = _id_photo(decoded, job.options.get("preset", ""), report)
+    compliance = None
+    if is_id_photo(job):
+        result, compliance = make_id_photo(job, decoded, segmenter(), report)
     else:
         result = cut_out(decoded, segmenter(), progress=report)
-    report("compositing", 92)
+        report("compositing", 92)
     outputs = render_outputs(decoded, result)
     width, height = result.size
     done = {"status": Job.Status.DONE, "stage": "done", "progress": 100}
@@ -180,33 +179,13 @@ def _run(job: Job, publish: Publish) -> None:
             field.storage.delete(field.field.generate_filename(job, name))
             field.save(name, ContentFile(content), save=False)
             saved[name] = field.name
-        _update(job.pk, finished_at=timezone.now(), width=width, height=height, **saved, **done)
+        _update(job.pk, finished_at=timezone.now(), width=width, height=height, idphoto_report=compliance,
+                **saved, **done)
     except BaseException:
         for name in saved:
             getattr(job, name).delete(save=False)
         raise
     publish(job.pk, done)
-
-
-# The ID photo pipeline's steps, as the stages every job reports.
-_ID_PHOTO_STAGES = {"detecting": "decoding", "segmenting": "segmenting", "refining": "refining",
-                    "framing": "compositing", "checking": "compositing"}
-
-
-def _id_photo(decoded: DecodedImage, preset: str, report: Callable[[str, int], None]) -> compose.CutOut:
-    """ID photo mode (``options = {"mode": "idphoto", "preset": KEY}``, set by the developer
-    API): the job's "cut-out" is the finished photo, framed on the document's background and
-    opaque, so previews and downloads work as for any job."""
-    def progress(stage: str, percent: int) -> None:
-        if stage in _ID_PHOTO_STAGES:
-            report(_ID_PHOTO_STAGES[stage], percent)
-
-    try:
-        photo = make_id_photo(decoded, get_preset(preset), segmenter(), progress)
-    except IdPhotoError as exc:  # no face, two faces, too small...: the person's photo, told to them
-        raise ImageError(str(exc)) from exc
-    rgb = np.ascontiguousarray(np.asarray(photo.image))
-    return compose.CutOut(foreground=rgb, alpha=np.full(rgb.shape[:2], 255, np.uint8))
 
 
 def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:
@@ -277,6 +256,7 @@ def job_state(job: Job, tier: Tier) -> dict:
         "error": job.error or None,
         "name": job.original_name,
         "batch": str(job.batch),
+        "mode": "idphoto" if is_id_photo(job) else "cutout",
         "ws": f"/ws/jobs/{job.pk}/",
         "created_at": job.created_at.isoformat(),
         "expires_at": job.expires_at.isoformat(),
@@ -291,6 +271,8 @@ def job_state(job: Job, tier: Tier) -> dict:
     }
     if job.status == Job.Status.QUEUED:
         state["position"] = job.queue_position()
+    if is_id_photo(job):
+        return describe_id_photo(job, state)
     if job.status == Job.Status.DONE:
         state["urls"].update(
             download=reverse("api-job-download", args=[job.pk]),

@@ -78,6 +78,9 @@ class Job(models.Model):
     mask = models.FileField(upload_to=mask_path, max_length=200, blank=True)  # greyscale PNG, full resolution
     preview = models.FileField(upload_to=preview_path, max_length=200, blank=True)  # RGBA PNG, preview size
     original = models.FileField(upload_to=original_path, max_length=200, blank=True)  # upright JPEG, preview size
+    # ID photo jobs (options["mode"] == "idphoto"): the compliance report of the photo, which is
+    # stored as the cut-out (remover/idphoto_jobs.py).
+    idphoto_report = models.JSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

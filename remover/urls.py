@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, health, views
+from . import api, health, idphoto_api, views
 
 # Pages (templates/, static/) first, then the JSON API the pages' JavaScript uses.
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("api/jobs/<uuid:job_id>/preview", api.job_preview, name="api-job-preview"),
     path("api/jobs/<uuid:job_id>/original", api.job_original, name="api-job-original"),
     path("api/batches/<uuid:batch>/download", api.batch_download, name="api-batch-download"),
+    path("api/jobs/<uuid:job_id>/idphoto", idphoto_api.photo, name="api-job-idphoto"),
+    path("api/jobs/<uuid:job_id>/sheet", idphoto_api.sheet, name="api-job-sheet"),
+    path("api/idphoto/presets", idphoto_api.presets, name="api-idphoto-presets"),
     path("api/limits", api.limits_summary, name="api-limits"),
     re_path(r"^api/(?P<rest>.*)$", api.not_found),
     # For load balancers and Prometheus (remover/health.py).

@@ -3,7 +3,8 @@
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import limits
+from . import idphoto_jobs, limits
+from .idphoto.sheet import PAPERS
 from .owners import owner_key
 
 # Background presets offered next to the colour picker: (accessible name, hex).
@@ -19,11 +20,15 @@ COLOUR_PRESETS = [
 
 
 def home(request):
-    """The upload page; it also holds the result view, filled in by static/js/app.js."""
+    """The upload page; it also holds the result view, filled in by static/js/app.js, and the
+    passport / ID photo mode (``?mode=idphoto``, static/js/idphoto.js)."""
     summary = limits.summary(owner_key(request.session) or "", request.user, request.META.get("REMOTE_ADDR"))
     context = {
         "limits": summary,
         "colour_presets": COLOUR_PRESETS,
         "api_jobs": reverse("api-jobs"),
+        "mode": "idphoto" if request.GET.get("mode") == "idphoto" else "cutout",
+        "id_documents": idphoto_jobs.catalogue(),
+        "id_papers": [(key, paper.name) for key, paper in PAPERS.items()],
     }
     return render(request, "remover/home.html", context)

@@ -130,7 +130,8 @@ JOB_STATUS = {
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "status": {"type": "string", "enum": ["queued", "running", "done", "error"]},
-        "stage": {"type": "string", "description": "queued, decoding, segmenting, refining, compositing, done or error"},
+        "stage": {"type": "string", "description": "queued, decoding, segmenting, refining, compositing, done or "
+                  "error; with mode=idphoto detecting, framing and checking instead of compositing"},
         "progress": {"type": "integer", "minimum": 0, "maximum": 100},
         "position": {"type": "integer", "minimum": 1, "nullable": True, "description": "place in the queue (1 = next)"},
         "error": {"nullable": True, "allOf": [{"$ref": "#/components/schemas/ErrorBody"}]},

@@ -24,8 +24,8 @@ ICAO_EYES_PCT = (50.0, 60.0)
 CUSTOM_BACKGROUND = (255, 255, 255)
 _CUSTOM = re.compile(r"^custom:(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(mm|px)?$", re.IGNORECASE)
 _ALLOWED_FIELDS = {
-    "name", "source", "size_mm", "pixels", "dpi", "head_mm", "head_pct", "eyes_mm", "eyes_pct",
-    "crown_gap_mm", "background", "kb", "min_pixels", "max_pixels",
+    "name", "country", "document", "source", "size_mm", "pixels", "dpi", "head_mm", "head_pct", "eyes_mm",
+    "eyes_pct", "crown_gap_mm", "background", "kb", "min_pixels", "max_pixels",
 }
 
 Band = tuple[float, float]
@@ -38,6 +38,8 @@ class Preset:
     eyes_mm: eye line above the bottom edge, or None when ``crown_gap_mm`` places the face instead.
     crown_gap_mm: allowed space between the crown and the top edge, or None when not regulated.
     kb: allowed JPEG size in kB (1000 bytes), or None.
+    country, document: how the web page lists it (group, label); a table without them is
+    listed under ``name`` alone.
     """
 
     key: str
@@ -52,6 +54,8 @@ class Preset:
     kb: Band | None = None
     min_pixels: tuple[int, int] | None = None
     max_pixels: tuple[int, int] | None = None
+    country: str = ""
+    document: str = ""
 
     @property
     def px_per_mm(self) -> float:
@@ -66,7 +70,8 @@ class Preset:
     def to_dict(self) -> dict:
         """JSON-ready description, for reports and the web page."""
         return {
-            "key": self.key, "name": self.name, "source": self.source,
+            "key": self.key, "name": self.name, "country": self.country, "document": self.document or self.name,
+            "source": self.source,
             "size_mm": list(self.size_mm), "pixels": list(self.pixels), "dpi": self.dpi,
             "head_mm": list(self.head_mm), "eyes_mm": list(self.eyes_mm) if self.eyes_mm else None,
             "crown_gap_mm": list(self.crown_gap_mm) if self.crown_gap_mm else None,
@@ -127,6 +132,7 @@ def preset_from_table(key: str, table: dict) -> Preset:
         raise ValueError(f"preset {key}: bands must fit inside the photo height")
     return Preset(
         key=key, name=str(table["name"]), source=str(table["source"]),
+        country=str(table.get("country", "")), document=str(table.get("document", "")),
         size_mm=(width, height), pixels=pixels, head_mm=head, eyes_mm=eyes, crown_gap_mm=gap,
         background=_colour(table["background"], key),
         kb=_band(table["kb"], key, "kb") if "kb" in table else None,

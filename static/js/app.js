@@ -1,6 +1,7 @@
 // The upload page: takes photos in, uploads them one after another, shows each one's live
 // progress on its card, opens finished ones in the editor, and re-attaches after a reload.
 
+import { announce } from "./announce.js";
 import { Api } from "./api.js";
 import { batchHref } from "./downloads.js";
 import { Editor } from "./editor.js";
@@ -17,15 +18,6 @@ const api = new Api(config.apiJobs);
 const entries = new Map(); // job id -> { card, job, follower }
 let uploads = Promise.resolve(); // one upload at a time keeps the queue in the order shown
 let autoOpen = false; // open the first finished job while the editor is empty (not while restoring)
-
-const announcer = $("announcer");
-function announce(text) {
-  // Clearing first makes screen readers repeat a message identical to the last one.
-  announcer.textContent = "";
-  requestAnimationFrame(() => {
-    announcer.textContent = text;
-  });
-}
 
 const notice = $("upload-notice");
 function showNotice(text) {

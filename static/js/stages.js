@@ -1,11 +1,14 @@
-// Human words for the worker's stages, shown on each file's card.
+// Human words for the worker's stages, shown on each file's card and in the ID photo mode.
 
 const WORDS = {
   uploading: "Uploading",
   queued: "Waiting in line",
   decoding: "Reading the image",
+  detecting: "Finding the face", // ID photos: detecting, segmenting, refining, framing, checking
   segmenting: "Finding the subject",
   refining: "Refining edges and hair",
+  framing: "Framing to the document's rules",
+  checking: "Checking the rules",
   compositing: "Finishing",
   done: "Ready",
 };

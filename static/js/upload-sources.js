@@ -11,6 +11,11 @@ function hasFiles(event) {
   return Array.from(event.dataTransfer?.types || []).includes("Files");
 }
 
+// Each mode of the page listens on the whole document: only the one on screen takes the file.
+function shown(element) {
+  return element.getClientRects().length > 0;
+}
+
 export function collectImages({ dropzone, pickButton, fileInput, cameraButton, cameraInput }, onFiles) {
   const fromInput = (input) => {
     const files = Array.from(input.files || []);
@@ -25,7 +30,7 @@ export function collectImages({ dropzone, pickButton, fileInput, cameraButton, c
   // Dropping anywhere is accepted: a near miss must not make the browser open the image instead.
   let depth = 0;
   document.addEventListener("dragenter", (event) => {
-    if (!hasFiles(event)) return;
+    if (!hasFiles(event) || !shown(dropzone)) return;
     depth += 1;
     dropzone.classList.add("is-dragging");
   });
@@ -35,12 +40,12 @@ export function collectImages({ dropzone, pickButton, fileInput, cameraButton, c
     if (depth === 0) dropzone.classList.remove("is-dragging");
   });
   document.addEventListener("dragover", (event) => {
-    if (!hasFiles(event)) return;
+    if (!hasFiles(event) || !shown(dropzone)) return;
     event.preventDefault();
     event.dataTransfer.dropEffect = "copy";
   });
   document.addEventListener("drop", (event) => {
-    if (!hasFiles(event)) return;
+    if (!hasFiles(event) || !shown(dropzone)) return;
     event.preventDefault();
     depth = 0;
     dropzone.classList.remove("is-dragging");
@@ -49,6 +54,7 @@ export function collectImages({ dropzone, pickButton, fileInput, cameraButton, c
   });
 
   document.addEventListener("paste", (event) => {
+    if (!shown(dropzone)) return;
     const files = Array.from(event.clipboardData?.items || [])
       .filter((item) => item.kind === "file")
       .map((item) => item.getAsFile())

@@ -30,12 +30,17 @@ STRICT_CSP = (
 
 
 def enforce_csp(context, site_url: str) -> None:
-    """Serve the HTML pages with STRICT_CSP and collect every violation in window.cspViolations."""
+    """Serve the HTML pages with STRICT_CSP and collect every violation in window.cspViolations.
+
+    ``context`` is a browser context or a single page. Pages served through this route cannot
+    open WebSockets (a Playwright routing limit, not the CSP): their progress comes from the
+    page's polling fallback.
+    """
     def add_header(route):
         response = route.fetch()
         route.fulfill(response=response, headers={**response.headers, "content-security-policy": STRICT_CSP})
 
-    context.route(re.compile(re.escape(site_url) + r"/(accounts/login/.*)?$"), add_header)
+    context.route(re.compile(re.escape(site_url) + r"/(\?[^#]*|accounts/login/.*)?$"), add_header)
     context.add_init_script(
         "window.cspViolations = [];"
         "document.addEventListener('securitypolicyviolation',"
@@ -158,8 +163,8 @@ def test_desktop_flow(browser, site_url, astronaut_file, screenshots, tmp_path):
     assert_contrast(page)
     page.screenshot(path=screenshots / "desktop-1-upload.png", full_page=True)
 
-    # Keyboard users reach the upload button right after the header.
-    assert tab_through(page, 4) == ["skip-link", "brand", "Sign in", "pick-files"]
+    # Keyboard users reach the upload button right after the header and the mode switch.
+    assert tab_through(page, 6) == ["skip-link", "brand", "Sign in", "mode-cutout", "mode-idphoto", "pick-files"]
 
     # The server refuses what it can't read, and the card says why in its words.
     notes = tmp_path / "notes.txt"
