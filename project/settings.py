@@ -271,6 +271,8 @@ CLEARCUT_CSP = {
     "form-action": "'self'",
     "frame-ancestors": "'none'",
 }
+# Browser features no page uses. camera=() concerns in-page capture (getUserMedia) only: the
+# "take a photo" buttons open the phone's camera app through <input capture>, unaffected.
 CLEARCUT_PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 LOGGING = {
