@@ -89,12 +89,13 @@ def test_zip_members_have_flat_safe_names(client, worker, fake_model):
 @pytest.mark.parametrize("params", [
     {"bg": "../../etc/passwd"}, {"bg": "/etc/passwd"}, {"bg": "file:///etc/passwd"}, {"bg": "C:\\boot.ini"},
     {"format": "../png"}, {"format": "png/../../x"}, {"batch": "../../jobs"},
+    {"mode": "idphoto", "preset": "../../presets.toml"}, {"mode": "idphoto", "preset": "custom:../x"},
 ])
 def test_path_like_parameters_are_refused_not_opened(client, worker, fake_model, params):
     assert upload(client, data=SMALL, **params).status_code == 400
     job = upload(client, data=SMALL).json()
     worker.drain()
-    if "batch" not in params:
+    if params.keys() <= {"bg", "format"}:  # the download options too
         response = client.get(f"/api/jobs/{job['id']}/download", params)
         assert response.status_code == 400 and "error" in response.json()
 
