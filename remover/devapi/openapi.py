@@ -114,6 +114,9 @@ IMAGE_HEADERS = {
     "X-Width": _header("Width of the returned image in pixels."),
     "X-Height": _header("Height of the returned image in pixels."),
     "X-Credits-Charged": _header("Credits this image cost (failed images cost nothing)."),
+    "X-Idphoto-Passed": {"description": "mode=idphoto only: whether the photo passes every check of its "
+                                        "document's rules (the job status has the full report).",
+                         "required": False, "schema": {"type": "string", "enum": ["true", "false"]}},
 }
 RATE_HEADERS = {
     "X-Credits-Remaining": _header("Credits left today for this key."),
@@ -126,7 +129,7 @@ JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "stri
 JOB_STATUS = {
     "type": "object",
     "required": ["id", "status", "stage", "progress", "error", "credits_charged", "created_at", "expires_at",
-                 "status_url", "result_url", "webhook"],
+                 "status_url", "result_url", "webhook", "idphoto"],
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "status": {"type": "string", "enum": ["queued", "running", "done", "error"]},
@@ -142,6 +145,17 @@ JOB_STATUS = {
         "expires_at": {"type": "string", "format": "date-time", "description": "the job and its files are deleted then"},
         "status_url": {"type": "string"},
         "result_url": {"type": "string", "nullable": True, "description": "set once the job is done"},
+        "idphoto": {
+            "type": "object", "nullable": True,
+            "description": "mode=idphoto only: the document and, once done, its compliance report",
+            "required": ["preset", "passed", "report"],
+            "properties": {
+                "preset": {"type": "string"},
+                "passed": {"type": "boolean", "nullable": True, "description": "every check passed"},
+                "report": {"type": "object", "nullable": True,
+                           "description": "each check with its measured value and allowed range"},
+            },
+        },
         "webhook": {
             "type": "object", "nullable": True,
             "required": ["url", "state", "attempts"],

@@ -37,6 +37,7 @@ class Output:
     format: str  # png, webp or jpg
     width: int
     height: int
+    passed: bool | None = None  # ID photos: whether every check of the compliance report passed
 
     @property
     def content_type(self) -> str:
@@ -99,7 +100,7 @@ def render_cutout(cutout: CutOut, params: Params, tier: Tier, background: bytes 
     return Output(data=encode_image(image, fmt), format=fmt, width=image.width, height=image.height)
 
 
-def render_id_photo(photo: CutOut, params: Params) -> Output:
+def render_id_photo(photo: CutOut, params: Params, passed: bool | None = None) -> Output:
     """An ID photo keeps the document's pixel size (``size`` does not apply); as JPEG it is
     encoded within the document's file-size limits, and every format carries its DPI."""
     preset = get_preset(params.preset)
@@ -109,14 +110,14 @@ def render_id_photo(photo: CutOut, params: Params) -> Output:
         data, _ = encode_jpeg(image, preset.dpi, preset.kb)
     else:
         data = encode_image(image, fmt, dpi=preset.dpi)
-    return Output(data=data, format=fmt, width=image.width, height=image.height)
+    return Output(data=data, format=fmt, width=image.width, height=image.height, passed=passed)
 
 
 def render_result(job: Job, api_job: ApiJob, tier: Tier) -> Output:
     """The finished job's answer for its API parameters."""
     params = Params.from_json(api_job.params)
     if params.mode == "idphoto":
-        return render_id_photo(load_cutout(job), params)
+        return render_id_photo(load_cutout(job), params, (job.idphoto_report or {}).get("passed"))
     background = None
     if api_job.background:
         with api_job.background.open("rb") as stored:

@@ -19,6 +19,13 @@ def failure(job: Job) -> ApiError:
     return ApiError("image_unprocessable", job.error)
 
 
+def _id_photo(job: Job) -> dict:
+    """The document, and once done whether the photo passes its checks, with the full report."""
+    report = job.idphoto_report if job.status == Job.Status.DONE else None
+    return {"preset": job.options.get("preset", ""), "passed": report.get("passed") if report else None,
+            "report": report}
+
+
 def job_status(api_job: ApiJob) -> dict:
     job = api_job.job
     error = None
@@ -40,6 +47,7 @@ def job_status(api_job: ApiJob) -> dict:
         "status_url": reverse("devapi-job", args=[job.pk]),
         "result_url": reverse("devapi-job-result", args=[job.pk]) if job.status == Job.Status.DONE else None,
         "webhook": None,
+        "idphoto": _id_photo(job) if api_job.params.get("mode") == "idphoto" else None,
     }
     delivery = getattr(api_job, "webhook", None)
     if delivery is not None:

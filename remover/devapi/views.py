@@ -82,6 +82,8 @@ def _image_response(output: Output, credits_charged: int) -> HttpResponse:
     response["X-Credits-Charged"] = str(credits_charged)
     response["Content-Disposition"] = f'inline; filename="clearcut.{output.format}"'
     response["Cache-Control"] = "no-store"
+    if output.passed is not None:
+        response["X-Idphoto-Passed"] = "true" if output.passed else "false"
     return response
 
 

@@ -30,6 +30,20 @@ def test_an_id_photo_has_the_documents_size_dpi_and_background(client, key, drai
         assert len(response.content) <= uk.kb[1] * 1000
     corner = np.asarray(image.convert("RGB"))[:8, :8].reshape(-1, 3).mean(0)
     assert abs(corner - uk.background).max() < 12  # the document's background colour
+    assert response["X-Idphoto-Passed"] in ("true", "false")
+
+
+def test_an_id_photo_job_reports_its_compliance(client, key, worker, fake_model, astronaut):
+    job_id = post(client, "/api/v1/jobs", key, files={"image_file": png_bytes(astronaut)}, mode="idphoto",
+                  preset="schengen").json()["id"]
+    worker.drain()
+    state = documented(client.get(f"/api/v1/jobs/{job_id}", headers={"X-Api-Key": key}), "/api/v1/jobs/{id}",
+                       "get").json()
+    assert state["status"] == "done" and state["idphoto"]["preset"] == "schengen"
+    checks = state["idphoto"]["report"]["checks"]
+    assert checks and state["idphoto"]["passed"] == all(check["passed"] for check in checks)
+    result = client.get(state["result_url"], headers={"X-Api-Key": key})
+    assert result["X-Idphoto-Passed"] == ("true" if state["idphoto"]["passed"] else "false")
 
 
 def test_png_id_photo_keeps_its_dpi(client, key, drained, astronaut):
