@@ -14,6 +14,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from PIL import Image
 
+from remover.jobs import FAILED_MESSAGE
 from remover.models import Job
 from tests.web.helpers import FakeSegmenter, image_bytes, upload
 
@@ -69,6 +70,19 @@ def test_every_bad_input_gets_a_result_or_a_clear_refusal(client, settings, work
     # Only re-encoded pixels go back out: whatever the upload carried besides them does not.
     for data in outputs.values():
         assert b"alert(" not in data and b"<script" not in data
+
+
+@pytest.mark.django_db
+def test_as_id_photo_jobs_the_corpus_ends_with_messages_not_crashes(client, settings, worker, fake_model):
+    settings.CLEARCUT_UPLOADS_PER_MINUTE = settings.CLEARCUT_UPLOADS_PER_MINUTE_PER_IP = 0
+    settings.CLEARCUT_DAILY_QUOTA = settings.CLEARCUT_DAILY_QUOTA_PER_IP = 1000
+    urls = [upload(client, data=case.data, name=case.name, mode="idphoto", preset="uk").json()["urls"]["self"]
+            for case in ACCEPTED]
+    worker.drain()
+    for url in urls:
+        state = client.get(url).json()
+        assert state["status"] in ("done", "error")
+        assert state["error"] != FAILED_MESSAGE  # the catch-all for an unexpected exception
 
 
 class Finished:
