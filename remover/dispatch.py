@@ -43,7 +43,7 @@ RECOVERY_LOCK_SECONDS = 60
 
 
 def queue_for(job: Job) -> str:
-    if job.options.get("mode") == "idphoto":  # set by the developer API (remover/devapi)
+    if job.options.get("mode") == "idphoto":  # the site's ID photo mode and the developer API's
         return IDPHOTO
     if Job.objects.filter(batch=job.batch, created_at__lt=job.created_at).exists():
         return BATCH
