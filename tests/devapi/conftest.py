@@ -7,36 +7,18 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import Permission, User
 
-from remover import worker as worker_module
 from remover.devapi import views
 from remover.devapi.keys import create_key
 from remover.models import Job
-from tests.web.helpers import FakeSegmenter
+from tests.web.conftest import fake_model, web_settings, worker  # noqa: F401  (shared fixtures)
 
 
 @pytest.fixture(autouse=True)
-def api_settings(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    settings.CLEARCUT_WORKER = "none"
-    settings.CLEARCUT_API_FOLLOWUP = "none"  # tests call followup.run_due() themselves
-    settings.CLEARCUT_API_SYNC_TIMEOUT = 5  # a test that forgets to run the queue fails fast
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    return settings
-
-
-@pytest.fixture(autouse=True)
-def worker(monkeypatch, api_settings):
-    fresh = worker_module.InProcessWorker(api_settings.CLEARCUT_QUEUE_SIZE, api_settings.CLEARCUT_SWEEP_SECONDS)
-    monkeypatch.setattr(worker_module, "_worker", fresh)
-    return fresh
-
-
-@pytest.fixture
-def fake_model(monkeypatch):
-    fake = FakeSegmenter()
-    monkeypatch.setattr("remover.jobs.segmenter", lambda: fake)
-    return fake
+def api_settings(web_settings):
+    """The web app's test settings, plus the API's background loop and wait kept short."""
+    web_settings.CLEARCUT_API_FOLLOWUP = "none"  # tests call followup.run_due() themselves
+    web_settings.CLEARCUT_API_SYNC_TIMEOUT = 5  # a test that forgets to run the queue fails fast
+    return web_settings
 
 
 @pytest.fixture
