@@ -33,7 +33,7 @@ import requests
 from PIL import Image
 
 from bench.environment import describe
-from tests.security.server import Daphne
+from tests.live_server import Daphne
 
 OUT = Path(__file__).resolve().parent / "out" / "load.json"
 

@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 
 from bench.environment import describe
 from bench.memory import large_photo
-from tests.security.server import Daphne
+from tests.live_server import Daphne
 
 
 def follow(base: str, data: bytes) -> dict[str, float]:

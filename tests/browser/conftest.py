@@ -5,16 +5,13 @@ Playwright, and a folder for screenshots that the run prints at the end."""
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_server import ROOT, Daphne
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -25,39 +22,9 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def site_url(tmp_path_factory):
     """Base URL of a daphne serving project.asgi with everything under a temporary folder."""
-    var = tmp_path_factory.mktemp("server-var")
-    env = {
-        **os.environ,
-        "CLEARCUT_VAR_DIR": str(var),
-        "CLEARCUT_MEDIA_ROOT": str(var / "media"),
-        "CLEARCUT_SQLITE_PATH": str(var / "db.sqlite3"),
-        "CLEARCUT_DEBUG": "true",  # static files straight from static/, no collectstatic
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-    }
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-    log_path = var / "daphne.log"
-    with open(log_path, "wb") as log:
-        # Port 0: the OS picks a free port, so concurrent runs never collide; daphne logs it.
-        server = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", "project.asgi:application"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        port = None
-        deadline = time.monotonic() + 30
-        while port is None and time.monotonic() < deadline and server.poll() is None:
-            match = re.search(r"Listening on TCP address 127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
-            port = match and match.group(1)
-            time.sleep(0.1)
-        if port is None:
-            pytest.fail(f"daphne did not start:\n{log_path.read_text(errors='replace')}")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    # Debug: static files straight from static/, no collectstatic.
+    with Daphne(tmp_path_factory.mktemp("server-var"), {"CLEARCUT_DEBUG": "true"}) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +37,15 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield playwright, chromium
         chromium.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A Pixel 7 browser context (touch, 412 CSS px wide), closed after the test."""
+    playwright, chromium = browser
+    context = chromium.new_context(**playwright.devices["Pixel 7"], accept_downloads=True)
+    yield context
+    context.close()
 
 
 SCREENSHOTS_KEY = pytest.StashKey[Path]()

@@ -270,12 +270,11 @@ def test_desktop_flow(browser, site_url, astronaut_file, screenshots, tmp_path):
     context.close()
 
 
-def test_phone_flow(browser, site_url, astronaut, screenshots, tmp_path):
+def test_phone_flow(phone, site_url, astronaut, screenshots, tmp_path):
     """A 2.4 MP photo, so the free tier's 1 MP cap shows and applies to the download."""
     photo = tmp_path / "astronaut-large.png"
     Image.fromarray(astronaut).resize((1536, 1536), Image.Resampling.LANCZOS).save(photo)
-    playwright, chromium = browser
-    context = chromium.new_context(**playwright.devices["Pixel 7"], accept_downloads=True)
+    context = phone
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -315,4 +314,3 @@ def test_phone_flow(browser, site_url, astronaut, screenshots, tmp_path):
     assert png.format == "PNG" and png.size == (1000, 1000)
     assert close_to(png.convert("RGB").getpixel((997, 2)), (0x11, 0x11, 0x11))
     assert errors == []
-    context.close()

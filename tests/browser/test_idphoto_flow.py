@@ -23,9 +23,8 @@ def download(page, link, tmp_path: Path) -> Path:
     return target
 
 
-def test_phone_idphoto_flow(browser, site_url, astronaut_file, screenshots, tmp_path):
-    playwright, chromium = browser
-    context = chromium.new_context(**playwright.devices["Pixel 7"], accept_downloads=True)
+def test_phone_idphoto_flow(phone, site_url, astronaut_file, screenshots, tmp_path):
+    context = phone
     # No CSP route yet: a page served through Playwright's routing cannot open WebSockets, and
     # this flow follows the live progress over its socket. The reload below enforces the CSP.
     page = context.new_page()
@@ -131,4 +130,3 @@ def test_phone_idphoto_flow(browser, site_url, astronaut_file, screenshots, tmp_
     assert fits_width(page)
     assert page.evaluate("window.cspViolations") == []
     assert errors == []
-    context.close()

@@ -161,7 +161,7 @@ def test_job_with_a_webhook_that_fails_once(live, astronaut):
         deadline = time.monotonic() + 120
         while len(receiver.requests) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert len(receiver.requests) == 2, "".join(live.log[-30:])
+    assert len(receiver.requests) == 2, live.daphne.log()[-3000:]
     for seen in receiver.requests:
         assert webhooks.verify(live.webhook_secret, seen.headers["x-clearcut-signature"], seen.body)
     event = json.loads(receiver.requests[1].body)

@@ -24,10 +24,10 @@ from websockets.sync.client import connect as ws_connect
 
 from remover import ratelimit
 from remover.models import Job
+from tests.live_server import Daphne
 from tests.web.helpers import image_bytes, upload
 
 from .helpers import ORIGIN, session_with_job
-from .server import Daphne
 
 
 # --- Request bodies over the limit, on a real server ----------------------------------------
@@ -35,10 +35,8 @@ from .server import Daphne
 @pytest.fixture(scope="module")
 def small_limit_server(tmp_path_factory):
     """daphne with a 1 MB upload limit (so the request limit is 1 MB + 64 KB of form)."""
-    server = Daphne(tmp_path_factory.mktemp("small-limit"), {"CLEARCUT_MAX_UPLOAD_MB": "1", "CLEARCUT_WORKER": "none"})
-    server.start()
-    yield server
-    server.stop()
+    with Daphne(tmp_path_factory.mktemp("small-limit"), {"CLEARCUT_MAX_UPLOAD_MB": "1", "CLEARCUT_WORKER": "none"}) as server:
+        yield server
 
 
 def raw_request(server, head: str) -> socket.socket:

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import queue
-import re
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,55 +14,14 @@ from PIL import Image
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
+from tests.live_server import Daphne
 
 
 @pytest.fixture
 def server(tmp_path):
-    """A migrated throwaway database and media folder, and daphne serving them; yields the base URL."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "CLEARCUT_VAR_DIR": str(tmp_path),
-        "CLEARCUT_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
-        "CLEARCUT_MEDIA_ROOT": str(tmp_path / "media"),
-        "CLEARCUT_WORKER": "thread",
-    }
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
-    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
-    # Port 0: the kernel picks a free port and daphne logs it; no clash with parallel runs.
-    process = subprocess.Popen(
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", "0", "project.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-
-    def pump():  # keep reading, or a chatty server would block on a full pipe
-        for line in process.stdout:
-            log.append(line)
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    port = None
-    deadline = time.monotonic() + 60
-    while port is None and time.monotonic() < deadline and process.poll() is None:
-        try:
-            match = re.search(r"Listening on TCP address 127\.0\.0\.1:(\d+)", lines.get(timeout=1))
-        except queue.Empty:
-            continue
-        port = match and int(match.group(1))
-    try:
-        assert port, "daphne did not start:\n" + "".join(log)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """A migrated throwaway database and media folder, and daphne serving them; yields host:port."""
+    with Daphne(tmp_path, {"CLEARCUT_WORKER": "thread"}) as daphne:
+        yield f"127.0.0.1:{daphne.port}"
 
 
 def test_upload_progress_download_over_real_sockets(server, astronaut_png):

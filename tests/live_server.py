@@ -1,5 +1,7 @@
-"""A daphne serving project.asgi on a free 127.0.0.1 port, with its own database, files and
-environment: for what only real sockets show (request bodies, the load test)."""
+"""daphne serving project.asgi on a free 127.0.0.1 port, with its own database, files and
+environment: for what only real sockets show (WebSockets, request bodies, browsers, load).
+
+Every suite and benchmark that needs a real server uses this one class."""
 
 from __future__ import annotations
 
@@ -10,16 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+# The embedded default whatever the calling shell has; a test that wants these passes them in ``env``.
+SCALE_OUT_VARIABLES = ("REDIS_URL", "DATABASE_URL", "S3_BUCKET")
 LISTENING = re.compile(r"Listening on TCP address 127\.0\.0\.1:(\d+)")
 
 
 class Daphne:
+    """``with Daphne(folder, env) as server:`` migrates, serves until the block ends, then stops."""
+
     def __init__(self, folder: Path, env: dict[str, str] | None = None):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in SCALE_OUT_VARIABLES},
             "DJANGO_SETTINGS_MODULE": "project.settings",
             "CLEARCUT_VAR_DIR": str(folder),
             "CLEARCUT_SQLITE_PATH": str(folder / "db.sqlite3"),
@@ -38,9 +44,20 @@ class Daphne:
     def pid(self) -> int:
         return self.process.pid
 
+    def __enter__(self) -> "Daphne":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run a management command against this server's database; returns its stdout."""
+        return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env={**self.env, **(env or {})},
+                              check=True, timeout=180, capture_output=True, text=True).stdout
+
     def start(self, timeout: float = 60) -> None:
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                       cwd=ROOT, env=self.env, check=True, timeout=120)
+        self.manage("migrate", "--noinput", "-v0")
         with open(self.log_path, "wb") as log:
             # Port 0: the kernel picks a free port (parallel runs never clash); daphne logs it.
             self.process = subprocess.Popen(
