@@ -5,7 +5,7 @@ bench/out/<contestant>/; we time that and score the PNG's alpha against the trut
 
     python -m bench.quality                       # both sets, every image
     python -m bench.quality --limit 50 --sets ecssd
-    python -m bench.quality --ablations fp32,stretch,minmax,flip   # also our pipeline with one change each
+    python -m bench.quality --ablations fp32,letterbox,stretch,minmax,flip   # also our pipeline with one change each
 """
 
 from __future__ import annotations
@@ -27,22 +27,6 @@ from remover.engine.pipeline import remove_background
 from remover.engine.segmenter import Segmenter
 
 OUT = Path(__file__).resolve().parent / "out"
-
-
-class StretchSegmenter(Segmenter):
-    """Ablation: stretch every photo to the square canvas, as rembg does, instead of letterboxing."""
-
-    def predict(self, images, batch_size: int = 4, progress=None):
-        import torch
-
-        from remover.engine.segmenter import INPUT_MEAN, MODEL_SIZE
-
-        out = []
-        for img in images:
-            square = np.asarray(Image.fromarray(img).resize((MODEL_SIZE, MODEL_SIZE), Image.Resampling.BILINEAR))
-            x = torch.tensor(square).permute(2, 0, 1).float().div_(255.0).sub_(INPUT_MEAN)
-            out.append(self.forward(x[None])[0, 0].numpy())
-        return out
 
 
 class MinMaxSegmenter(Segmenter):
@@ -80,7 +64,8 @@ def contestants(args) -> dict[str, Callable[[Path, Path], None]]:
     runs = {"clearcut": clearcut(Segmenter())}
     variants = {
         "fp32": ("clearcut fp32", lambda: Segmenter(precision="fp32")),
-        "stretch": ("clearcut stretch", StretchSegmenter),
+        "letterbox": ("clearcut letterbox only", lambda: Segmenter(framing="letterbox")),
+        "stretch": ("clearcut stretch only", lambda: Segmenter(framing="stretch")),
         "minmax": ("clearcut min-max", MinMaxSegmenter),
         "flip": ("clearcut flip (--quality best)", lambda: Segmenter(flip=True)),
     }
@@ -102,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(datasets.SETS))
     parser.add_argument("--limit", type=int, default=None, help="first N photos of each set")
-    parser.add_argument("--ablations", default="", help="comma-separated: fp32,stretch,minmax,flip")
+    parser.add_argument("--ablations", default="", help="comma-separated: fp32,letterbox,stretch,minmax,flip")
     parser.add_argument("--no-peer", action="store_true", help="skip rembg")
     parser.add_argument("--dim-only", action="store_true",
                         help="only photos whose brightest pixel is below 255 (where a min-max stretch changes anything)")

@@ -51,14 +51,17 @@ class Placement:
     width: int
 
 
+def _normalise(rgb: np.ndarray) -> torch.Tensor:
+    """(H, W, 3) uint8 RGB -> (3, H, W) float32 in [-0.5, 0.5]."""
+    return torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0).sub_(INPUT_MEAN)  # copies: decoded arrays are read-only
+
+
 def letterbox(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Placement]:
     """(H, W, 3) uint8 RGB -> (3, size, size) float32 in [-0.5, 0.5] and the image's placement.
 
     The long side is scaled to ``size`` and the short side padded with mid-grey (0 after
-    normalisation), keeping the aspect ratio. Stretching to a square instead (what rembg
-    does) distorts the subject; on the alpha-matting set it raised MAE from 0.084 to 0.135
-    (BENCHMARKS.md). Pillow's bilinear filter widens its support when shrinking, so large
-    photos are area-averaged rather than aliased.
+    normalisation), keeping the aspect ratio. Pillow's bilinear filter widens its support
+    when shrinking, so large photos are area-averaged rather than aliased.
     """
     h, w = rgb.shape[:2]
     scale = size / max(h, w)
@@ -67,9 +70,30 @@ def letterbox(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Pl
         rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.Resampling.BILINEAR))
     place = Placement(top=(size - nh) // 2, left=(size - nw) // 2, height=nh, width=nw)
     canvas = torch.zeros(3, size, size)
-    image = torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0).sub_(INPUT_MEAN)  # copies: decoded arrays are read-only
-    canvas[:, place.top:place.top + nh, place.left:place.left + nw] = image
+    canvas[:, place.top:place.top + nh, place.left:place.left + nw] = _normalise(rgb)
     return canvas, place
+
+
+def stretch(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Placement]:
+    """(H, W, 3) uint8 RGB -> (3, size, size) float32 in [-0.5, 0.5], resized to fill the square.
+
+    The framing the model was trained on (and rembg's). Lanczos, as rembg: on ECSSD it
+    scored the same as rembg's own pipeline on these weights.
+    """
+    square = np.asarray(Image.fromarray(rgb).resize((size, size), Image.Resampling.LANCZOS))
+    return _normalise(square), Placement(top=0, left=0, height=size, width=size)
+
+
+Framing = Callable[[np.ndarray], tuple[torch.Tensor, Placement]]
+FRAMINGS: dict[str, Framing] = {"letterbox": letterbox, "stretch": stretch}
+
+# A map with more than this fraction of its pixels between 0.1 and 0.9 is a doubtful answer.
+UNSURE_LIMIT = 0.03
+
+
+def unsure_fraction(prob: np.ndarray) -> float:
+    """Share of a probability map that is neither clearly foreground nor clearly background."""
+    return float(((prob > 0.1) & (prob < 0.9)).mean())
 
 
 # Stages in execution order, with the scale level each runs at (level k: 1/4**k of the pixels).
@@ -98,7 +122,8 @@ class Segmenter:
 
     ``predict`` maps RGB images to foreground probabilities at the model's resolution.
     ``flip`` averages the prediction with that of the mirrored image (test-time
-    augmentation): sharper hair at twice the model cost.
+    augmentation): sharper hair at twice the model cost. ``framing``: how a photo is put
+    on the model's square canvas (``auto``, ``letterbox`` or ``stretch``; see ``predict``).
     """
 
     def __init__(
@@ -108,12 +133,16 @@ class Segmenter:
         threads: int = 0,
         flip: bool = False,
         weights: str = "isnet-general",
+        framing: str = "auto",
     ) -> None:
+        if framing not in ("auto", *FRAMINGS):
+            raise ValueError(f"framing must be auto, letterbox or stretch, not {framing!r}")
         if threads > 0:
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.dtype = pick_dtype(self.device, precision)
         self.flip = flip
+        self.framing = framing
         model = ISNet()
         model.load_state_dict(load_state_dict(weights), strict=True)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -169,16 +198,47 @@ class Segmenter:
     ) -> list[np.ndarray]:
         """RGB uint8 images (any sizes) -> float32 probabilities in [0, 1], one map per image.
 
-        Each map has the image's aspect ratio with its long side MODEL_SIZE pixels.
-        ``progress`` receives the fraction of all images' model work done.
+        A map covers the whole image at the model's scale (letterboxed: the image's aspect,
+        long side MODEL_SIZE; stretched: MODEL_SIZE square); ``full_resolution_alpha``
+        brings either to the photo. ``progress`` receives the fraction of the work done.
+
+        With ``framing="auto"`` each photo is first letterboxed: subjects that fill the frame
+        keep a margin, which the model needs (on the alpha-matting set, stretching turns some
+        portraits inside out). Where that answer is doubtful (more than UNSURE_LIMIT of the
+        map unsure), the photo is segmented again stretched, as the model was trained, and
+        the surer map wins: the two framings fail on different photos (BENCHMARKS.md).
         """
+        first = stretch if self.framing == "stretch" else letterbox
+        share = 0.5 if self.framing == "auto" else 1.0
+        maps = self._predict_framed(images, first, batch_size, progress, 0.0, share)
+        if self.framing == "auto":
+            doubted = [i for i, prob in enumerate(maps) if unsure_fraction(prob) > UNSURE_LIMIT]
+            second = self._predict_framed([images[i] for i in doubted], stretch, batch_size, progress, share, 1.0)
+            for i, prob in zip(doubted, second):
+                if unsure_fraction(prob) < unsure_fraction(maps[i]):
+                    maps[i] = prob
+        if progress:
+            progress(1.0)
+        return maps
+
+    def _predict_framed(
+        self,
+        images: Sequence[np.ndarray],
+        framing: Framing,
+        batch_size: int,
+        progress: Callable[[float], None] | None,
+        start_fraction: float,
+        end_fraction: float,
+    ) -> list[np.ndarray]:
+        """One forward pass per batch of ``framing``-ed images; progress runs start -> end fraction."""
         results: list[np.ndarray] = []
+        span = end_fraction - start_fraction
         for start in range(0, len(images), batch_size):
-            inputs, places = zip(*(letterbox(img) for img in images[start:start + batch_size]))
+            inputs, places = zip(*(framing(img) for img in images[start:start + batch_size]))
             batch_progress = None
             if progress:
                 def batch_progress(f: float, start=start, n=len(inputs)) -> None:
-                    progress((start + f * n) / len(images))
+                    progress(start_fraction + span * (start + f * n) / len(images))
             for prob, p in zip(self.forward(torch.stack(inputs), batch_progress), places):
                 results.append(np.ascontiguousarray(prob[0, p.top:p.top + p.height, p.left:p.left + p.width].numpy()))
         return results

@@ -10,7 +10,7 @@ from remover.engine import compose
 from remover.engine.imageio import decode_image
 from remover.engine.pipeline import Background, cut_out, remove_background, render
 from remover.engine.refine import estimate_foreground, full_resolution_alpha
-from remover.engine.segmenter import letterbox
+from remover.engine.segmenter import UNSURE_LIMIT, Segmenter, letterbox, stretch, unsure_fraction
 from tests.conftest import png_bytes
 
 
@@ -86,6 +86,70 @@ def test_letterbox_keeps_aspect_and_pads_with_mid_grey():
     assert x.shape == (3, 64, 64)
     assert (place.height, place.width, place.top, place.left) == (16, 64, 24, 0)
     assert float(x[0, 0, 0]) == 0.0 and float(x[0, 30, 30]) == pytest.approx(0.5)
+
+
+def test_stretch_fills_the_square():
+    x, place = stretch(np.full((100, 400, 3), 255, np.uint8), size=64)
+    assert x.shape == (3, 64, 64) and (place.height, place.width, place.top, place.left) == (64, 64, 0, 0)
+    assert float(x.min()) == pytest.approx(0.5)  # no grey padding anywhere
+
+
+class ScriptedSegmenter(Segmenter):
+    """No model: answers a letterboxed canvas (grey rows on top) with ``letterbox_answer`` and a
+    stretched one with a clean cut-out, and records which framings it was shown."""
+
+    def __init__(self, framing: str, letterbox_answer: float):
+        self.framing, self.letterbox_answer, self.shown = framing, letterbox_answer, []
+
+    def forward(self, batch, progress=None):
+        import torch
+
+        out = torch.zeros(batch.shape[0], 1, *batch.shape[2:])
+        for i, canvas in enumerate(batch):
+            letterboxed = bool((canvas[:, 0] == 0).all())
+            self.shown.append("letterbox" if letterboxed else "stretch")
+            if letterboxed:
+                out[i] = self.letterbox_answer
+            else:
+                out[i, :, :, : batch.shape[-1] // 2] = 1.0
+        if progress:
+            progress(1.0)
+        return out
+
+
+WIDE = np.full((100, 400, 3), 200, np.uint8)
+
+
+def test_a_sure_letterboxed_answer_is_kept_without_a_second_pass():
+    model = ScriptedSegmenter("auto", letterbox_answer=1.0)
+    (prob,) = model.predict([WIDE])
+    assert model.shown == ["letterbox"]
+    assert prob.shape == (256, 1024)  # the letterboxed image's region: its aspect, long side 1024
+
+
+def test_a_doubtful_letterboxed_answer_is_checked_stretched_and_the_surer_map_wins():
+    model = ScriptedSegmenter("auto", letterbox_answer=0.5)  # every pixel unsure
+    seen = []
+    sure, = model.predict([WIDE], progress=seen.append)
+    assert model.shown == ["letterbox", "stretch"]
+    assert sure.shape == (1024, 1024) and unsure_fraction(sure) < UNSURE_LIMIT
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    # In a batch only the doubtful photo goes round again. A square photo fills the
+    # letterbox canvas (no grey rows), so the script answers it surely the first time.
+    mixed = ScriptedSegmenter("auto", letterbox_answer=0.5)
+    maps = mixed.predict([WIDE, np.full((64, 64, 3), 9, np.uint8)])
+    assert len(mixed.shown) == 3 and mixed.shown[0] == "letterbox"
+    assert [m.shape for m in maps] == [(1024, 1024), (1024, 1024)]
+    assert all(unsure_fraction(m) < UNSURE_LIMIT for m in maps)
+
+
+def test_fixed_framings_run_once():
+    for framing in ("letterbox", "stretch"):
+        model = ScriptedSegmenter(framing, letterbox_answer=0.5)
+        model.predict([WIDE])
+        assert model.shown == [framing]
+    with pytest.raises(ValueError, match="framing"):
+        Segmenter(framing="crop")
 
 
 def test_probability_resizing_stays_soft_and_in_range():
