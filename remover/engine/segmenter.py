@@ -89,11 +89,28 @@ FRAMINGS: dict[str, Framing] = {"letterbox": letterbox, "stretch": stretch}
 
 # A map with more than this fraction of its pixels between 0.1 and 0.9 is a doubtful answer.
 UNSURE_LIMIT = 0.03
+# A subject covering at least this fraction of the photo's outermost pixels reaches its edge.
+EDGE_CONTACT_LIMIT = 0.05
 
 
 def unsure_fraction(prob: np.ndarray) -> float:
     """Share of a probability map that is neither clearly foreground nor clearly background."""
     return float(((prob > 0.1) & (prob < 0.9)).mean())
+
+
+def edge_contact(prob: np.ndarray) -> float:
+    """Share of the map's outermost rows and columns that is foreground (p > 0.5)."""
+    rim = np.concatenate((prob[0], prob[-1], prob[1:-1, 0], prob[1:-1, -1]))
+    return float((rim > 0.5).mean())
+
+
+def worth_a_second_look(prob: np.ndarray) -> bool:
+    """Whether a letterboxed answer should be checked against the stretched framing.
+
+    Only doubtful maps of subjects inside the frame: a subject that reaches the photo's edge
+    needs the letterbox's margin, and stretching it is what fails (BENCHMARKS.md).
+    """
+    return unsure_fraction(prob) > UNSURE_LIMIT and edge_contact(prob) < EDGE_CONTACT_LIMIT
 
 
 # Stages in execution order, with the scale level each runs at (level k: 1/4**k of the pixels).
@@ -202,17 +219,18 @@ class Segmenter:
         long side MODEL_SIZE; stretched: MODEL_SIZE square); ``full_resolution_alpha``
         brings either to the photo. ``progress`` receives the fraction of the work done.
 
-        With ``framing="auto"`` each photo is first letterboxed: subjects that fill the frame
-        keep a margin, which the model needs (on the alpha-matting set, stretching turns some
-        portraits inside out). Where that answer is doubtful (more than UNSURE_LIMIT of the
-        map unsure), the photo is segmented again stretched, as the model was trained, and
-        the surer map wins: the two framings fail on different photos (BENCHMARKS.md).
+        With ``framing="auto"`` each photo is first letterboxed: subjects that reach the
+        photo's edge keep a margin, which the model needs (on the alpha-matting set,
+        stretching turns some portraits inside out). Where the answer is doubtful and the
+        subject stays inside the frame (``worth_a_second_look``), the photo is segmented
+        again stretched, as the model was trained, and the surer map wins: the two framings
+        fail on different photos (BENCHMARKS.md).
         """
         first = stretch if self.framing == "stretch" else letterbox
         share = 0.5 if self.framing == "auto" else 1.0
         maps = self._predict_framed(images, first, batch_size, progress, 0.0, share)
         if self.framing == "auto":
-            doubted = [i for i, prob in enumerate(maps) if unsure_fraction(prob) > UNSURE_LIMIT]
+            doubted = [i for i, prob in enumerate(maps) if worth_a_second_look(prob)]
             second = self._predict_framed([images[i] for i in doubted], stretch, batch_size, progress, share, 1.0)
             for i, prob in zip(doubted, second):
                 if unsure_fraction(prob) < unsure_fraction(maps[i]):

@@ -10,7 +10,7 @@ from remover.engine import compose
 from remover.engine.imageio import decode_image
 from remover.engine.pipeline import Background, cut_out, remove_background, render
 from remover.engine.refine import estimate_foreground, full_resolution_alpha
-from remover.engine.segmenter import UNSURE_LIMIT, Segmenter, letterbox, stretch, unsure_fraction
+from remover.engine.segmenter import UNSURE_LIMIT, Segmenter, letterbox, stretch, unsure_fraction, worth_a_second_look
 from tests.conftest import png_bytes
 
 
@@ -141,6 +141,18 @@ def test_a_doubtful_letterboxed_answer_is_checked_stretched_and_the_surer_map_wi
     assert len(mixed.shown) == 3 and mixed.shown[0] == "letterbox"
     assert [m.shape for m in maps] == [(1024, 1024), (1024, 1024)]
     assert all(unsure_fraction(m) < UNSURE_LIMIT for m in maps)
+
+
+def test_only_doubtful_subjects_inside_the_frame_get_a_second_look():
+    inside = np.zeros((100, 100), np.float32)
+    inside[30:70, 30:70] = 1.0
+    assert not worth_a_second_look(inside)  # sure
+    blurred = inside.copy()
+    blurred[20:80, 20:80] = np.maximum(blurred[20:80, 20:80], 0.5)  # a wide unsure ring
+    assert worth_a_second_look(blurred)
+    touching = blurred.copy()
+    touching[60:, 30:70] = 1.0  # the subject runs off the bottom edge: the letterbox margin is right
+    assert not worth_a_second_look(touching)
 
 
 def test_fixed_framings_run_once():
