@@ -5,6 +5,7 @@ bench/out/<contestant>/; we time that and score the PNG's alpha against the trut
 
     python -m bench.quality                       # both sets, every image
     python -m bench.quality --limit 50 --sets ecssd
+    python -m bench.quality --sets ecssd --no-alpha-matting   # the full set without the slow peer
     python -m bench.quality --ablations fp32,letterbox,stretch,minmax,flip   # also our pipeline with one change each
 """
 
@@ -74,7 +75,8 @@ def contestants(args) -> dict[str, Callable[[Path, Path], None]]:
         runs[name] = clearcut(make())
     if not args.no_peer:
         runs["rembg"] = rembg(alpha_matting=False)
-        runs["rembg alpha_matting"] = rembg(alpha_matting=True)
+        if not args.no_alpha_matting:
+            runs["rembg alpha_matting"] = rembg(alpha_matting=True)
     return runs
 
 
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="first N photos of each set")
     parser.add_argument("--ablations", default="", help="comma-separated: fp32,letterbox,stretch,minmax,flip")
     parser.add_argument("--no-peer", action="store_true", help="skip rembg")
+    parser.add_argument("--no-alpha-matting", action="store_true", help="skip rembg alpha_matting (the slow peer)")
     parser.add_argument("--dim-only", action="store_true",
                         help="only photos whose brightest pixel is below 255 (where a min-max stretch changes anything)")
     args = parser.parse_args()
@@ -120,21 +123,21 @@ def main() -> None:
 
 
 def print_table(set_name: str, count: int, summary: dict[str, dict[str, float]]) -> None:
-    peer = summary.get("rembg")
+    peer, am = summary.get("rembg"), summary.get("rembg alpha_matting")
     print(f"\n{set_name} ({count} photos)")
     header = f"{'contestant':<32}{'MAE':>8}{'IoU':>8}{'edge MAE':>10}{'s/img':>8}"
     if peer:
-        header += f"{'MAE/rembg':>11}{'edge/rembg':>12}{'edge/rembg-am':>15}{'time/rembg':>12}{'rembg-am/time':>15}"
+        header += f"{'MAE/rembg':>11}{'edge/rembg':>12}{'time/rembg':>12}"
+    if am:
+        header += f"{'edge/rembg-am':>15}{'rembg-am/time':>15}"
     print(header)
     for name, s in summary.items():
         line = f"{name:<32}{s['mae']:>8.4f}{s['iou']:>8.4f}{s['edge_mae']:>10.4f}{s['seconds']:>8.2f}"
         if peer:
-            am = summary["rembg alpha_matting"]
-            line += (
-                f"{s['mae'] / peer['mae']:>11.3f}{s['edge_mae'] / peer['edge_mae']:>12.3f}"
-                f"{s['edge_mae'] / am['edge_mae']:>15.3f}{s['seconds'] / peer['seconds']:>12.3f}"
-                f"{am['seconds'] / s['seconds']:>15.2f}"
-            )
+            line += (f"{s['mae'] / peer['mae']:>11.3f}{s['edge_mae'] / peer['edge_mae']:>12.3f}"
+                     f"{s['seconds'] / peer['seconds']:>12.3f}")
+        if am:
+            line += f"{s['edge_mae'] / am['edge_mae']:>15.3f}{am['seconds'] / s['seconds']:>15.2f}"
         print(line)
 
 
