@@ -89,8 +89,8 @@ FRAMINGS: dict[str, Framing] = {"letterbox": letterbox, "stretch": stretch}
 
 # A map with more than this fraction of its pixels between 0.1 and 0.9 is a doubtful answer.
 UNSURE_LIMIT = 0.03
-# A subject covering at least this fraction of the photo's outermost pixels reaches its edge.
-EDGE_CONTACT_LIMIT = 0.05
+# A subject covering at least this fraction of the photo's outermost pixels fills the frame.
+EDGE_CONTACT_LIMIT = 0.3
 
 
 def unsure_fraction(prob: np.ndarray) -> float:
@@ -107,8 +107,9 @@ def edge_contact(prob: np.ndarray) -> float:
 def worth_a_second_look(prob: np.ndarray) -> bool:
     """Whether a letterboxed answer should be checked against the stretched framing.
 
-    Only doubtful maps of subjects inside the frame: a subject that reaches the photo's edge
-    needs the letterbox's margin, and stretching it is what fails (BENCHMARKS.md).
+    Only doubtful maps, and not those of subjects that fill the frame: they need the
+    letterbox's margin, stretching them is what fails, and their hair alone makes a map
+    look doubtful (BENCHMARKS.md).
     """
     return unsure_fraction(prob) > UNSURE_LIMIT and edge_contact(prob) < EDGE_CONTACT_LIMIT
 
@@ -222,7 +223,7 @@ class Segmenter:
         With ``framing="auto"`` each photo is first letterboxed: subjects that reach the
         photo's edge keep a margin, which the model needs (on the alpha-matting set,
         stretching turns some portraits inside out). Where the answer is doubtful and the
-        subject stays inside the frame (``worth_a_second_look``), the photo is segmented
+        subject does not fill the frame (``worth_a_second_look``), the photo is segmented
         again stretched, as the model was trained, and the surer map wins: the two framings
         fail on different photos (BENCHMARKS.md).
         """

@@ -143,7 +143,7 @@ def test_a_doubtful_letterboxed_answer_is_checked_stretched_and_the_surer_map_wi
     assert all(unsure_fraction(m) < UNSURE_LIMIT for m in maps)
 
 
-def test_only_doubtful_subjects_inside_the_frame_get_a_second_look():
+def test_only_doubtful_maps_of_subjects_not_filling_the_frame_get_a_second_look():
     inside = np.zeros((100, 100), np.float32)
     inside[30:70, 30:70] = 1.0
     assert not worth_a_second_look(inside)  # sure
@@ -151,7 +151,7 @@ def test_only_doubtful_subjects_inside_the_frame_get_a_second_look():
     blurred[20:80, 20:80] = np.maximum(blurred[20:80, 20:80], 0.5)  # a wide unsure ring
     assert worth_a_second_look(blurred)
     touching = blurred.copy()
-    touching[60:, 30:70] = 1.0  # the subject runs off the bottom edge: the letterbox margin is right
+    touching[60:, :] = 1.0  # the subject fills the bottom of the frame: the letterbox margin is right
     assert not worth_a_second_look(touching)
 
 
