@@ -227,7 +227,7 @@ class Segmenter:
         again stretched, as the model was trained, and the surer map wins: the two framings
         fail on different photos (BENCHMARKS.md).
         """
-        first = stretch if self.framing == "stretch" else letterbox
+        first = FRAMINGS.get(self.framing, letterbox)  # auto starts letterboxed
         share = 0.5 if self.framing == "auto" else 1.0
         maps = self._predict_framed(images, first, batch_size, progress, 0.0, share)
         if self.framing == "auto":
