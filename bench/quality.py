@@ -12,7 +12,6 @@ bench/out/<contestant>/; we time that and score the PNG's alpha against the trut
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import time
 from collections.abc import Callable

@@ -8,7 +8,6 @@ import io
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
