@@ -87,7 +87,7 @@ def read_fields(request) -> tuple[Mapping, Mapping]:
         raise ApiError("invalid_request", "The request has too many fields.")
     except (MultiPartParserError, BadRequest, SuspiciousOperation):
         raise ApiError("invalid_request", "The multipart body could not be read.")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: thousands of nested [
         raise ApiError("invalid_request", "The JSON body could not be read.")
     raise ApiError("unsupported_media_type",
                    "Send multipart/form-data, application/x-www-form-urlencoded or application/json.")

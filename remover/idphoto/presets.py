@@ -8,6 +8,7 @@ report work in one unit; ``px_per_mm`` converts to the pixels of the digital fil
 from __future__ import annotations
 
 import functools
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ MM_PER_INCH = 25.4
 ICAO_HEAD_PCT = (70.0, 80.0)
 ICAO_EYES_PCT = (50.0, 60.0)
 CUSTOM_BACKGROUND = (255, 255, 255)
+# Far above any real size (300 mm is 3543 px at 300 dpi); the exact limits are checked after.
+MAX_CUSTOM_NUMBER = 10_000
 _CUSTOM = re.compile(r"^custom:(\d+(?:\.\d+)?)x(\d+(?:\.\d+)?)(mm|px)?$", re.IGNORECASE)
 _ALLOWED_FIELDS = {
     "name", "country", "document", "source", "size_mm", "pixels", "dpi", "head_mm", "head_pct", "eyes_mm",
@@ -155,6 +158,10 @@ def custom_preset(width: float, height: float, unit: str = "mm") -> Preset:
     unit ``mm`` prints at 300 dpi; unit ``px`` makes a file of exactly width x height pixels
     whose print size is taken at 300 dpi.
     """
+    # Bounded before any rounding: a size written with hundreds of digits is a float
+    # overflow (or inf), not a document.
+    if not (math.isfinite(width) and math.isfinite(height)) or max(width, height) > MAX_CUSTOM_NUMBER:
+        raise IdPhotoError("A custom size must be at least 100 pixels on each side and at most 300 mm.")
     if unit == "px":
         pixels = (int(width), int(height))
         size = (width / DEFAULT_DPI * MM_PER_INCH, height / DEFAULT_DPI * MM_PER_INCH)
