@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from django.conf import settings
 from PIL import Image
 
 from remover.engine import compose
+from remover.engine.canvas import crop_to_subject
 from remover.engine.compose import CutOut
 from remover.engine.imageio import ImageError, decode_image, encode_image
 from remover.idphoto.jpeg import encode_jpeg
@@ -26,9 +26,6 @@ from .models import ApiJob
 from .params import Params
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
-# When trimming, alpha below this counts as background: the faint haze a soft mask leaves
-# far from the subject must not stretch the box.
-SUBJECT_ALPHA = 16
 
 
 @dataclass(frozen=True)
@@ -42,29 +39,6 @@ class Output:
     @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.format]
-
-
-def crop_to_subject(cutout: CutOut, margin: float, unit: str) -> CutOut:
-    """The subject's bounding box plus ``margin`` (px, or % of the box) on each side; where the
-    margin reaches past the photo, the new pixels are transparent. No subject: unchanged."""
-    rows = np.flatnonzero((cutout.alpha >= SUBJECT_ALPHA).any(axis=1))
-    cols = np.flatnonzero((cutout.alpha >= SUBJECT_ALPHA).any(axis=0))
-    if rows.size == 0:
-        return cutout
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-    if unit == "%":
-        mx, my = round((right - left) * margin / 100), round((bottom - top) * margin / 100)
-    else:
-        mx = my = round(margin)
-    top, bottom, left, right = top - my, bottom + my, left - mx, right + mx
-    height, width = cutout.alpha.shape
-    foreground = np.zeros((bottom - top, right - left, 3), np.uint8)
-    alpha = np.zeros((bottom - top, right - left), np.uint8)
-    # The part of the new box that lies on the photo.
-    y0, y1, x0, x1 = max(top, 0), min(bottom, height), max(left, 0), min(right, width)
-    foreground[y0 - top:y1 - top, x0 - left:x1 - left] = cutout.foreground[y0:y1, x0:x1]
-    alpha[y0 - top:y1 - top, x0 - left:x1 - left] = cutout.alpha[y0:y1, x0:x1]
-    return CutOut(foreground=foreground, alpha=alpha)
 
 
 def output_megapixels(params: Params, tier: Tier) -> float:

@@ -69,7 +69,12 @@ _BLUR_WORKING_SIGMA = 8.0
 
 
 def blurred_backdrop(image: np.ndarray, strength: float = 0.02) -> np.ndarray:
-    """The original photo, Gaussian-blurred with sigma = ``strength`` x the longer side.
+    """The original photo, Gaussian-blurred with sigma = ``strength`` x the longer side."""
+    return wide_blur(image, max(1.0, strength * max(image.shape[:2])))
+
+
+def wide_blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of an (H, W) or (H, W, C) array, sigma in pixels, same dtype and shape.
 
     A wide Gaussian keeps no detail finer than its sigma, so the blur runs on a copy shrunk
     until sigma is 8 pixels and is then enlarged: within a mean of 0.25 grey levels of the
@@ -77,7 +82,6 @@ def blurred_backdrop(image: np.ndarray, strength: float = 0.02) -> np.ndarray:
     20x20000 strip (0.4 MP, any free download) took 23 s of CPU per request.
     """
     height, width = image.shape[:2]
-    sigma = max(1.0, strength * max(height, width))
     scale = min(1.0, _BLUR_WORKING_SIGMA / sigma)
     if scale == 1.0:
         return cv2.GaussianBlur(image, (0, 0), sigma)
