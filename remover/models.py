@@ -81,6 +81,11 @@ class Job(models.Model):
     # ID photo jobs (options["mode"] == "idphoto"): the compliance report of the photo, which is
     # stored as the cut-out (remover/idphoto_jobs.py).
     idphoto_report = models.JSONField(null=True, blank=True)
+    # The owner's touch-up brush strokes over the AI result (remover/edits.py), applied to
+    # every download; None = the AI result as it is. edit_revision counts every change, so
+    # anything rendered from an older edit can tell it is stale.
+    edit = models.JSONField(null=True, blank=True)
+    edit_revision = models.PositiveIntegerField(default=0)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
