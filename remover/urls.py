@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import api, health, idphoto_api, views
+from . import api, edit_api, health, idphoto_api, views
 
 # Pages (templates/, static/) first, then the JSON API the pages' JavaScript uses.
 urlpatterns = [
@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/jobs/<uuid:job_id>/preview", api.job_preview, name="api-job-preview"),
     path("api/jobs/<uuid:job_id>/original", api.job_original, name="api-job-original"),
     path("api/batches/<uuid:batch>/download", api.batch_download, name="api-batch-download"),
+    path("api/jobs/<uuid:job_id>/edit", edit_api.edit, name="api-job-edit"),
     path("api/jobs/<uuid:job_id>/idphoto", idphoto_api.photo, name="api-job-idphoto"),
     path("api/jobs/<uuid:job_id>/sheet", idphoto_api.sheet, name="api-job-sheet"),
     path("api/idphoto/presets", idphoto_api.presets, name="api-idphoto-presets"),
