@@ -7,6 +7,7 @@ what people download is what they saw, at the size their tier allows.
 
 from __future__ import annotations
 
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from urllib.parse import quote
 import cv2
 from django.utils.text import slugify
 
+from .engine.canvas import ASPECTS, MAX_PADDING_PERCENT, SHADOW_STYLES, Framing, frame
 from .engine.imageio import encode_image
 from .engine.pipeline import Background, render
 from .jobs import load_cutout, load_original
@@ -31,6 +33,7 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 class DownloadRequest:
     fmt: str  # png, webp or jpg
     background: Background
+    framing: Framing = Framing()  # crop, canvas, shadow (remover/engine/canvas.py)
 
     @property
     def content_type(self) -> str:
@@ -58,14 +61,73 @@ def parse_request(params, defaults: dict | None = None) -> DownloadRequest:
         raise Refused("Unknown background. Use transparent, blur, mask or a colour like FFFFFF.")
     if fmt == "jpg" and background.has_alpha:
         background = Background(kind="colour", colour=(255, 255, 255))
-    return DownloadRequest(fmt=fmt, background=background)
+    return DownloadRequest(fmt=fmt, background=background, framing=parse_framing(params))
+
+
+MAX_MARGIN_PX = 2000
+MAX_MARGIN_PERCENT = 100.0
+CUSTOM_CANVAS_PX = (16, 10000)  # each side of a custom canvas
+_CANVAS_SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
+_MARGIN = re.compile(r"(\d+(?:\.\d+)?)(px|%)?")
+
+
+def _percent(params, name: str, default: float, top: float) -> float:
+    raw = str(params.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= top:  # NaN fails too
+        raise Refused(f"{name} must be a number from 0 to {top:g}.")
+    return value
+
+
+def parse_framing(params) -> Framing:
+    """``crop=1`` with ``margin`` (px of the full-size photo, or N%), ``canvas``
+    (original|1:1|4:5|9:16|16:9|WxH), ``padding`` (% of the canvas's shorter side),
+    ``position`` (x,y in % of the free room; default 50,50), ``shadow`` (off|drop|contact)
+    and ``shadow_strength`` (0-100)."""
+    crop = str(params.get("crop", "")).strip().lower() in TRUE_WORDS
+    margin, unit = 0.0, "px"
+    raw_margin = str(params.get("margin") or "").strip().lower()
+    if raw_margin:
+        match = _MARGIN.fullmatch(raw_margin)
+        if not match:
+            raise Refused("margin must be pixels (such as 30) or a percentage (such as 10%).")
+        margin, unit = float(match.group(1)), match.group(2) or "px"
+        top = MAX_MARGIN_PX if unit == "px" else MAX_MARGIN_PERCENT
+        if margin > top:
+            raise Refused(f"margin is at most {top:g}{unit}.")
+    canvas, size = str(params.get("canvas") or "original").strip().lower(), None
+    if canvas not in ("original", *ASPECTS):
+        match = _CANVAS_SIZE.fullmatch(canvas)
+        low, high = CUSTOM_CANVAS_PX
+        if not match or not all(low <= int(v) <= high for v in match.groups()):
+            raise Refused(f"canvas must be original, {', '.join(ASPECTS)} or WxH with {low} to {high} px a side.")
+        canvas, size = "custom", (int(match.group(1)), int(match.group(2)))
+    padding = _percent(params, "padding", 0.0, MAX_PADDING_PERCENT)
+    position = (0.5, 0.5)
+    raw_position = str(params.get("position") or "").strip()
+    if raw_position:
+        parts = raw_position.split(",")
+        if len(parts) != 2:
+            raise Refused("position must be x,y in percent, such as 50,50.")
+        position = tuple(_percent({"position": p}, "position", 50.0, 100.0) / 100 for p in parts)
+    shadow = str(params.get("shadow") or "off").strip().lower()
+    if shadow not in SHADOW_STYLES:
+        raise Refused(f"shadow must be {', '.join(SHADOW_STYLES)}.")
+    strength = _percent(params, "shadow_strength", 50.0, 100.0) / 100
+    return Framing(crop=crop, margin=margin, margin_unit=unit, canvas=canvas, size=size, padding=padding,
+                   position=position, shadow=shadow, shadow_strength=strength)
 
 
 def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:
     """The job's result on the requested background, at most ``tier.max_megapixels``."""
     cutout = load_cutout(job)
     size = fit_megapixels(*cutout.size, tier.max_megapixels)
-    cutout = cutout.resized(*size)
+    cutout = frame(cutout, request.framing, tier.max_megapixels, shadow=request.background.kind != "mask")
     original = None
     if request.background.kind == "blur":
         # Blur at the output size: the blur radius is relative to the picture, so this

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from . import batching
+from . import batching, edits
 from .engine import compose
 from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from .engine.pipeline import cut_out
@@ -210,7 +210,9 @@ def load_cutout(job: Job) -> compose.CutOut:
     """The stored full-resolution cut-out, as the engine's :class:`CutOut`."""
     with job.cutout.open("rb") as stored:
         rgba = np.asarray(Image.open(io.BytesIO(stored.read())).convert("RGBA"))
-    return compose.CutOut(foreground=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
+    cutout = compose.CutOut(foreground=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
+    # The owner's touch-up strokes: every download path comes through here.
+    return edits.applied(job, cutout, lambda photo_size: load_original(job))
 
 
 def load_original(job: Job) -> np.ndarray:
@@ -278,7 +280,9 @@ def job_state(job: Job, tier: Tier) -> dict:
             download=reverse("api-job-download", args=[job.pk]),
             preview=reverse("api-job-preview", args=[job.pk]),
             original=reverse("api-job-original", args=[job.pk]),
+            edit=reverse("api-job-edit", args=[job.pk]),
         )
+        state["edit_revision"] = job.edit_revision
     return state
 
 

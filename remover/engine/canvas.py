@@ -158,8 +158,8 @@ def place(cutout: CutOut, placement: Placement) -> CutOut:
 
 
 # Shadow geometry, as shares of the subject box's longer side L (drop) or its height H (contact).
-_DROP_OFFSET = (0.02, 0.035)  # (right, down) x L
-_DROP_SIGMA = 0.03  # x L
+_DROP_OFFSET = (0.015, 0.04)  # (right, down) x L
+_DROP_SIGMA = 0.015  # x L: 3 sigma < the offset down, so nothing darkens above the subject
 _CONTACT_HEIGHT = 0.08  # the silhouette squashed to this x H, centred on the subject's bottom edge
 _CONTACT_SIGMA = 0.015  # x L
 _SHADOW_MIN_SIGMA = 0.6  # pixels; below this a Gaussian kernel is one pixel
@@ -244,14 +244,18 @@ class Framing:
         return self.canvas != "original" or self.padding > 0 or self.scale is not None
 
 
-def frame(cutout: CutOut, framing: Framing, max_megapixels: float, shadow: bool = True) -> CutOut:
+def frame(cutout: CutOut, framing: Framing, max_megapixels: float, shadow: bool = True,
+          px_scale: float = 1.0) -> CutOut:
     """Crop, place and shadow ``cutout`` as ``framing`` says, at most ``max_megapixels``.
 
-    The layout is planned at full size and then shrunk, so a capped download is the full one
-    scaled down. ``shadow=False`` leaves the shadow out (for the mask download).
+    The layout is planned at the cut-out's size and then shrunk, so a capped download is
+    the larger one scaled down. ``px_scale``: pixels of ``cutout`` per pixel of the photo a
+    px margin refers to (a cut-out loaded at half size: 0.5). ``shadow=False`` leaves the
+    shadow out (for the mask download).
     """
     if framing.crop:
-        cutout = crop_to_subject(cutout, framing.margin, framing.margin_unit)
+        margin = framing.margin * px_scale if framing.margin_unit == "px" else framing.margin
+        cutout = crop_to_subject(cutout, margin, framing.margin_unit)
     canvas = canvas_size(cutout.size, framing.canvas, framing.padding, framing.size)
     placement = plan(cutout.size, canvas, padding=framing.padding, scale=framing.scale, position=framing.position)
     cutout = place(cutout, placement.fitted(max_megapixels))
