@@ -28,13 +28,36 @@ def env_float(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
 
-DEBUG = env_bool("CLEARCUT_DEBUG", True)
-SECRET_KEY = os.environ.get("CLEARCUT_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("CLEARCUT_SECRET_KEY must be set when CLEARCUT_DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+def persistent_secret_key(path: Path) -> str:
+    """The key kept in ``path`` (0600), made on first start. Several processes starting at
+    once agree on one key: the file appears whole (a hard link of a finished temporary
+    file) and the first one wins."""
+    if not path.exists():
+        import secrets
+        import tempfile
+
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret-key-")  # mode 0600
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(50))
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
+
+
+# Debug pages show source and settings to anyone: only on request, never by default.
+DEBUG = env_bool("CLEARCUT_DEBUG", False)
+# Sessions, CSRF tokens and the keyed hashes of the usage counters rest on this key. Unset,
+# one machine keeps a random key of its own in the data folder; processes on several
+# machines must all be given the same CLEARCUT_SECRET_KEY (docs/deploy.md).
+SECRET_KEY = os.environ.get("CLEARCUT_SECRET_KEY", "") or persistent_secret_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = os.environ.get("CLEARCUT_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+# The default start answers only this machine's own browser, over plain HTTP.
+LOOPBACK_ONLY = set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS
 
 INSTALLED_APPS = [
     "daphne",
@@ -54,6 +77,7 @@ MIDDLEWARE = [
     "remover.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "remover.loginthrottle.LoginThrottleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -129,6 +153,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = Path(os.environ.get("CLEARCUT_MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "media/"
+# WhiteNoise serves static/ itself (debug off, no collectstatic needed); STATIC_ROOT holds
+# the compressed copies `make setup` collects.
+WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -186,8 +213,10 @@ if CLEARCUT_WORKER == "celery" and not REDIS_URL:
 CLEARCUT_QUEUE_SIZE = env_int("CLEARCUT_QUEUE_SIZE", 100)  # waiting jobs; beyond it uploads get "busy"
 CLEARCUT_SWEEP_SECONDS = env_float("CLEARCUT_SWEEP_SECONDS", 300)  # how often the worker purges expired jobs
 CLEARCUT_MAX_ATTEMPTS = env_int("CLEARCUT_MAX_ATTEMPTS", 3)  # starts per job before it is given up
-# Bearer token Prometheus sends to /metrics; unset, /metrics exists only with CLEARCUT_DEBUG on.
+# /metrics (queue lengths, failure counts) answers a bearer token Prometheus sends, or
+# clients in these networks (CIDR, comma-separated); neither set, nobody.
 CLEARCUT_METRICS_TOKEN = os.environ.get("CLEARCUT_METRICS_TOKEN", "")
+CLEARCUT_METRICS_NETWORKS = [n.strip() for n in os.environ.get("CLEARCUT_METRICS_NETWORKS", "").split(",") if n.strip()]
 # Load balancers and Prometheus probe each web process directly, over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
@@ -234,18 +263,42 @@ CLEARCUT_UPLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_UPLOADS_PER_MINUTE_PER_IP
 CLEARCUT_SOCKETS_PER_MINUTE = env_int("CLEARCUT_SOCKETS_PER_MINUTE", 60)
 CLEARCUT_SOCKETS_PER_MINUTE_PER_IP = env_int("CLEARCUT_SOCKETS_PER_MINUTE_PER_IP", 120)
 
+# Downloads (remover/renders.py): renders of large photos run CLEARCUT_RENDER_WORKERS at a
+# time with at most CLEARCUT_RENDER_QUEUE waiting (then 503 + Retry-After); photos up to
+# CLEARCUT_RENDER_LIGHT_MEGAPIXELS have a lane of their own, so they never wait behind them.
+# Every distinct render is kept in storage until its job is deleted.
+CLEARCUT_RENDER_WORKERS = env_int("CLEARCUT_RENDER_WORKERS", 1)
+CLEARCUT_RENDER_QUEUE = env_int("CLEARCUT_RENDER_QUEUE", 8)
+CLEARCUT_RENDER_LIGHT_MEGAPIXELS = env_float("CLEARCUT_RENDER_LIGHT_MEGAPIXELS", 4)
+CLEARCUT_DOWNLOADS_PER_MINUTE = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE", 60)
+CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP", 120)
+# Sign-in throttling (remover/loginthrottle.py), on the site's and the admin's sign-in: failed
+# attempts per account from one network and per network within CLEARCUT_LOGIN_WINDOW_SECONDS,
+# and per account from anywhere within CLEARCUT_LOGIN_ACCOUNT_WINDOW_SECONDS; past a limit,
+# sign-ins are refused (429) until that window ends. The per-account limit is high and its
+# window short, so a stranger guessing can slow the real owner down, not lock them out.
+CLEARCUT_LOGIN_FAILURES_PER_ACCOUNT_AND_IP = env_int("CLEARCUT_LOGIN_FAILURES_PER_ACCOUNT_AND_IP", 5)
+CLEARCUT_LOGIN_FAILURES_PER_IP = env_int("CLEARCUT_LOGIN_FAILURES_PER_IP", 20)
+CLEARCUT_LOGIN_WINDOW_SECONDS = env_int("CLEARCUT_LOGIN_WINDOW_SECONDS", 300)
+CLEARCUT_LOGIN_FAILURES_PER_ACCOUNT = env_int("CLEARCUT_LOGIN_FAILURES_PER_ACCOUNT", 30)
+CLEARCUT_LOGIN_ACCOUNT_WINDOW_SECONDS = env_int("CLEARCUT_LOGIN_ACCOUNT_WINDOW_SECONDS", 60)
+
 # --- HTTPS and browser security (see SECURITY.md) ---------------------------------------
-# With CLEARCUT_DEBUG off the site is HTTPS-only by default. Behind a TLS proxy, run daphne
-# with --proxy-headers so that X-Forwarded-Proto and X-Forwarded-For reach Django.
-CLEARCUT_HTTPS = env_bool("CLEARCUT_HTTPS", not DEBUG)
+# The site is HTTPS-only by default, except on a start that answers only loopback host
+# names (the default): that is this machine's own browser, where no certificate can exist
+# and no traffic leaves the machine. Behind a TLS proxy, run daphne with --proxy-headers
+# so that X-Forwarded-Proto and X-Forwarded-For reach Django.
+CLEARCUT_HTTPS = env_bool("CLEARCUT_HTTPS", not (DEBUG or LOOPBACK_ONLY))
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = CLEARCUT_HTTPS
 SECURE_SSL_REDIRECT = env_bool("CLEARCUT_SSL_REDIRECT", CLEARCUT_HTTPS)
 SECURE_HSTS_SECONDS = env_int("CLEARCUT_HSTS_SECONDS", 365 * 24 * 3600 if CLEARCUT_HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CLEARCUT_HSTS_INCLUDE_SUBDOMAINS", True)
 # Preloading binds the whole domain to HTTPS in browsers for months: the operator's call.
 SECURE_HSTS_PRELOAD = env_bool("CLEARCUT_HSTS_PRELOAD", False)
-if not SECURE_HSTS_PRELOAD:
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+if LOOPBACK_ONLY and not CLEARCUT_HTTPS:
+    # check --deploy asks for HTTPS, which a loopback-only start cannot have (see above).
+    SILENCED_SYSTEM_CHECKS += ["security.W004", "security.W008", "security.W012", "security.W016"]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CLEARCUT_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 SESSION_COOKIE_HTTPONLY = True  # the csrftoken cookie stays readable: the pages send it back as a header
 SECURE_CONTENT_TYPE_NOSNIFF = True

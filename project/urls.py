@@ -12,3 +12,8 @@ urlpatterns = [
     path("", include("remover.devapi.urls")),
     path("", include("remover.urls")),
 ]
+
+# Django's own refusals (too many files or fields, a foreign Host) and crashes answer the
+# APIs in their JSON shapes; pages keep Django's plain pages (never a traceback).
+handler400 = "remover.api.bad_request"
+handler500 = "remover.api.server_error"

@@ -7,6 +7,7 @@ job does not exist (404).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import uuid
 from datetime import datetime, time, timedelta, timezone as dt_timezone
@@ -15,14 +16,17 @@ from inspect import iscoroutinefunction
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import BadRequest, SuspiciousOperation
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
+from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import downloads, idphoto_jobs, jobs, limits, ratelimit, worker
+from . import downloads, idphoto_jobs, jobs, limits, ratelimit, renders, worker
+from .devapi.errors import error_response
 from .events import Publisher
 from .limits import Refused
 from .models import Job
@@ -217,11 +221,13 @@ def _stored_image(field_file, content_type: str) -> FileResponse | HttpResponseR
     return response
 
 
-# --- Downloads (rendered off the server's request thread) -------------------------------
+# --- Downloads (rendered once each, in a bounded pool: remover/renders.py) ---------------
 
 @sync_to_async
 def _download_lookup(request, job_id: uuid.UUID | None = None, batch: uuid.UUID | None = None):
-    """Job or batch jobs, tier and parsed options, all from the database (one sync hop)."""
+    """Job or batch jobs, tier and parsed options, all from the database (one sync hop).
+    Every download counts against the visitor's and the network's rate limits."""
+    ratelimit.hit(ratelimit.DOWNLOAD, owner_key(request.session), _client_ip(request))
     tier = limits.tier_for(request.user)
     if job_id is not None:
         job = _finished_job(request, job_id)
@@ -235,19 +241,62 @@ def _download_lookup(request, job_id: uuid.UUID | None = None, batch: uuid.UUID 
     return ready, tier, downloads.parse_request(request.GET)
 
 
-# Rendering is CPU work on numpy arrays: it runs in its own worker thread rather than
-# Django's single thread for sync code, so one big download does not hold up every
-# other request.
-_render = sync_to_async(downloads.render_download, thread_sensitive=False)
-_zip = sync_to_async(downloads.batch_zip, thread_sensitive=False)
+# Storage look-ups and reads block: they run off the event loop (and off Django's one
+# thread for sync code, so a slow storage does not hold up every other request).
+_stored = sync_to_async(lambda *args: renders.renderer().stored(*args), thread_sensitive=False)
+
+
+@sync_to_async(thread_sensitive=False)
+def _open(name: str):
+    stored = default_storage.open(name, "rb")
+    return stored, stored.size
+
+
+@sync_to_async(thread_sensitive=False)
+def _read(name: str) -> bytes:
+    with default_storage.open(name, "rb") as stored:
+        return stored.read()
+
+
+async def _chunks(stored, size: int = 256 * 1024):
+    """A stored file's bytes for a streaming response, read off the event loop (Django would
+    read a synchronous file whole into memory first under ASGI)."""
+    read = sync_to_async(stored.read, thread_sensitive=False)
+    try:
+        while chunk := await read(size):
+            yield chunk
+    finally:
+        await sync_to_async(stored.close, thread_sensitive=False)()
+
+
+async def _rendered(job: Job, wanted: downloads.DownloadRequest, tier: limits.Tier) -> str:
+    """The storage name of the job's download, waiting for its render if need be."""
+    try:
+        return await asyncio.wrap_future(await _stored(job, wanted, tier))
+    except renders.JobDeleted:
+        raise Refused(NOT_FOUND, 404)
+
+
+async def _rendered_in_turn(job: Job, wanted: downloads.DownloadRequest, tier: limits.Tier) -> str:
+    """:func:`_rendered` for a ZIP already under way: a full render lane means waiting for a
+    turn, since the answer has started and can no longer be a 503."""
+    while True:
+        try:
+            return await _rendered(job, wanted, tier)
+        except Refused as exc:
+            if exc.status != 503:
+                raise
+            await asyncio.sleep(exc.retry_after or 1)
 
 
 @api_view("GET")
 async def job_download(request, job_id: uuid.UUID):
     """``?format=png|webp|jpg&bg=transparent|blur|RRGGBB`` or ``&mask=1``: the file, capped by tier."""
     [job], tier, wanted = await _download_lookup(request, job_id=job_id)
-    data = await _render(job, wanted, tier)
-    response = HttpResponse(data, content_type=wanted.content_type)
+    name = await _rendered(job, wanted, tier)
+    stored, size = await _open(name)
+    response = StreamingHttpResponse(_chunks(stored), content_type=wanted.content_type)
+    response["Content-Length"] = str(size)
     response["Content-Disposition"] = downloads.content_disposition(job, wanted)
     response["Cache-Control"] = "private, no-cache"
     return response
@@ -255,10 +304,21 @@ async def job_download(request, job_id: uuid.UUID):
 
 @api_view("GET")
 async def batch_download(request, batch: uuid.UUID):
-    """A ZIP of every finished job of the batch, same options as a single download."""
+    """A ZIP of every finished job of the batch, same options as a single download. It is
+    streamed as each image's render becomes ready: one image's bytes in memory at a time."""
     ready, tier, wanted = await _download_lookup(request, batch=batch)
-    archive = await _zip(ready, wanted, tier)
-    response = FileResponse(archive, as_attachment=True, filename="clearcut-images.zip", content_type="application/zip")
+    first = await _rendered(ready[0], wanted, tier)  # a busy server refuses before the ZIP starts
+
+    async def images():
+        for index, job in enumerate(ready):
+            try:
+                name = first if index == 0 else await _rendered_in_turn(job, wanted, tier)
+            except Refused:  # deleted since the ZIP started: left out
+                continue
+            yield downloads.filename(job, wanted), await _read(name)
+
+    response = StreamingHttpResponse(downloads.zip_stream(images()), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="clearcut-images.zip"'
     response["Cache-Control"] = "private, no-cache"
     return response
 
@@ -276,6 +336,29 @@ def limits_summary(request):
 def not_found(request, rest: str = ""):
     """Unknown ``/api/...`` paths answer in JSON like the rest of the API."""
     return _error("There is no such API endpoint.", 404)
+
+
+def _developer_api(request) -> bool:
+    return request.path_info.startswith("/api/v1/")
+
+
+def bad_request(request, exception=None):
+    """handler400: a body Django itself refused (too many files or fields, a foreign Host...).
+    API callers get their API's JSON error, people Django's page."""
+    if _developer_api(request):
+        return error_response("invalid_request", "The request could not be read: too many fields or files, or malformed.")
+    if request.path_info.startswith("/api/"):
+        return _error("The upload could not be read. Please send fewer files at once and try again.", 400)
+    return defaults.bad_request(request, exception)
+
+
+def server_error(request):
+    """handler500: never a traceback; the API's JSON for API callers."""
+    if _developer_api(request):
+        return error_response("internal_error", "Something failed on our side. Please retry.")
+    if request.path_info.startswith("/api/"):
+        return _error("Something went wrong on our side. Please try again.", 500)
+    return defaults.server_error(request)
 
 
 def csrf_failure(request, reason: str = ""):

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class RemoverConfig(AppConfig):
     name = "remover"
     verbose_name = "Clearcut background remover"
+
+    def ready(self):
+        from . import loginthrottle  # noqa: F401  (connects the sign-in signal receivers)

@@ -1,4 +1,5 @@
-"""Request bodies over the upload limit are refused while they arrive, not after.
+"""Request bodies over the upload limit are refused while they arrive, not after; and no
+response names the server software.
 
 Django's ASGI handler reads a whole body before any middleware or view runs, and daphne
 (Twisted) has already written it to a temporary file before it calls the application at
@@ -42,6 +43,13 @@ class LimitedRequest(_BaseRequest):
             self._refuse(limits.request_too_large(None))
             return
         super().handleContentChunk(data)
+
+    def handle_reply(self, message):
+        super().handle_reply(message)
+        if message.get("type") == "http.response.start":
+            # No "Server: daphne": the banner only tells a visitor what to attack. The
+            # headers are sent with the first body bytes, after this.
+            self.responseHeaders.removeHeader(b"server")
 
     def process(self):
         if self.refused:  # the whole (dropped) body has arrived: done with this client

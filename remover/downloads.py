@@ -7,15 +7,14 @@ what people download is what they saw, at the size their tier allows.
 
 from __future__ import annotations
 
+import io
 import re
-import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from urllib.parse import quote
 
-import cv2
 from django.utils.text import slugify
 
 from .engine.canvas import ASPECTS, MAX_PADDING_PERCENT, SHADOW_STYLES, Framing, frame
@@ -123,18 +122,23 @@ def parse_framing(params) -> Framing:
                    position=position, shadow=shadow, shadow_strength=strength)
 
 
+def output_size(job: Job, tier: Tier) -> tuple[int, int]:
+    """(width, height) of the job's downloads for ``tier``."""
+    return fit_megapixels(job.width, job.height, tier.max_megapixels)
+
+
 def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:
-    """The job's result on the requested background, at most ``tier.max_megapixels``."""
-    cutout = load_cutout(job)
-    size = fit_megapixels(*cutout.size, tier.max_megapixels)
-    cutout = frame(cutout, request.framing, tier.max_megapixels, shadow=request.background.kind != "mask")
-    original = None
-    if request.background.kind == "blur":
-        # Blur at the output size: the blur radius is relative to the picture, so this
-        # looks the same as blurring the full photo, for a fraction of the work.
-        original = load_original(job)
-        if (original.shape[1], original.shape[0]) != size:
-            original = cv2.resize(original, size, interpolation=cv2.INTER_AREA)
+    """The job's result on the requested background, at most ``tier.max_megapixels``.
+
+    Cut-out and photo are shrunk to the output size as they are decoded, so a free 1 MP
+    download of a 49 MP photo never holds the full-size pixels as floats. The blur runs at
+    the output size too: its radius is relative to the picture, so it looks the same as
+    blurring the full photo.
+    """
+    size = output_size(job, tier)
+    cutout = frame(load_cutout(job, size), request.framing, tier.max_megapixels,
+                   shadow=request.background.kind != "mask", px_scale=size[0] / (job.width or size[0]))
+    original = load_original(job, size) if request.background.kind == "blur" else None
     image = render(cutout, request.background, original)
     if request.fmt == "jpg" and image.mode != "RGB":
         image = image.convert("RGB")  # the mask, as a greyscale JPEG
@@ -160,20 +164,39 @@ def content_disposition(job: Job, request: DownloadRequest) -> str:
     return header
 
 
-def batch_zip(jobs: Iterable[Job], request: DownloadRequest, tier: Tier):
-    """A ZIP of every job's download, as an open temporary file positioned at its start."""
-    archive_file = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+class _Chunks(io.RawIOBase):
+    """A write-only, unseekable file that hands out what was written since the last call:
+    :mod:`zipfile` writes such files in one pass (sizes in data descriptors)."""
+
+    def __init__(self):
+        self.parts: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+async def zip_stream(files: AsyncIterable[tuple[str, bytes]]) -> AsyncIterator[bytes]:
+    """A ZIP of ``(name, data)`` pairs, yielded as each file arrives: one file in memory at a
+    time. Names repeated within the archive get ``-2``, ``-3``... before the extension."""
+    sink = _Chunks()
     used: set[str] = set()
     # Images are compressed already: storing them is as small and much faster.
-    with zipfile.ZipFile(archive_file, "w", zipfile.ZIP_STORED) as archive:
-        for job in jobs:
-            name = filename(job, request)
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_STORED) as archive:
+        async for name, data in files:
             stem, dot, ext = name.rpartition(".")
             counter = 2
             while name in used:
                 name = f"{stem}-{counter}{dot}{ext}"
                 counter += 1
             used.add(name)
-            archive.writestr(name, render_download(job, request, tier))
-    archive_file.seek(0)
-    return archive_file
+            archive.writestr(name, data)
+            yield sink.take()
+    yield sink.take()  # the central directory

@@ -10,6 +10,7 @@ check failed but not why (details go to the log), since anyone can call them.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 
 import redis
@@ -72,18 +73,27 @@ def readyz(request):
     return JsonResponse({"status": "ready" if ready else "unavailable", "checks": results}, status=200 if ready else 503)
 
 
+def _metrics_allowed(request) -> bool:
+    token = settings.CLEARCUT_METRICS_TOKEN
+    sent = request.headers.get("Authorization", "")
+    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent.removeprefix("Bearer ").encode(), token.encode()):
+        return True
+    try:
+        client = ipaddress.ip_address(request.META.get("REMOTE_ADDR") or "")
+    except ValueError:
+        return False
+    return any(client in ipaddress.ip_network(allowed, strict=False) for allowed in settings.CLEARCUT_METRICS_NETWORKS)
+
+
 @never_cache
 @require_GET
 def metrics_view(request):
-    """Prometheus text format. With CLEARCUT_METRICS_TOKEN set, scrapers send it as a bearer
-    token; without it the endpoint exists only with CLEARCUT_DEBUG on (queue lengths and
-    failure counts are not for the public)."""
-    token = settings.CLEARCUT_METRICS_TOKEN
-    if token:
-        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if not hmac.compare_digest(sent.encode(), token.encode()):
+    """Prometheus text format, for scrapers that send CLEARCUT_METRICS_TOKEN as a bearer token
+    or come from CLEARCUT_METRICS_NETWORKS; to anyone else it does not exist (queue lengths
+    and failure counts are not for the public)."""
+    if not _metrics_allowed(request):
+        if settings.CLEARCUT_METRICS_TOKEN:
             return HttpResponse(status=401, headers={"WWW-Authenticate": "Bearer"})
-    elif not settings.DEBUG:
         return HttpResponse(status=404)
     body = generate_latest(metrics.registry(get_worker().queue_lengths))
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

@@ -8,13 +8,13 @@ files in Django storage, so any process can pick a job up.
 
 from __future__ import annotations
 
-import io
 import logging
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import PurePath
 
+import cv2
 import numpy as np
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -206,19 +206,36 @@ def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, b
     }
 
 
-def load_cutout(job: Job) -> compose.CutOut:
-    """The stored full-resolution cut-out, as the engine's :class:`CutOut`."""
+def load_cutout(job: Job, size: tuple[int, int] | None = None) -> compose.CutOut:
+    """The stored cut-out as the engine's :class:`CutOut`: full resolution, or shrunk to
+    ``size`` (width, height) as it is decoded.
+
+    Shrinking happens on the Pillow image, whose RGBA resampling premultiplies by alpha
+    (edges keep their colour, like :meth:`CutOut.resized`) in 8 bits: a 49 MP cut-out costs
+    two RGBA copies instead of the float arrays of a full-size resize.
+    """
     with job.cutout.open("rb") as stored:
-        rgba = np.asarray(Image.open(io.BytesIO(stored.read())).convert("RGBA"))
+        image = Image.open(stored)
+        image.load()
+    image = image.convert("RGBA")
+    if size is not None and size != image.size:
+        shrink = size[0] < image.width
+        image = image.resize(size, Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR)
+    rgba = np.asarray(image)
     cutout = compose.CutOut(foreground=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
     # The owner's touch-up strokes: every download path comes through here.
-    return edits.applied(job, cutout, lambda photo_size: load_original(job))
+    return edits.applied(job, cutout, lambda photo_size: load_original(job, photo_size))
 
 
-def load_original(job: Job) -> np.ndarray:
-    """The uploaded photo, decoded upright (for the blurred background)."""
+def load_original(job: Job, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The uploaded photo, decoded upright (for the blurred background); (H, W, 3) uint8,
+    at full size or shrunk to ``size`` (width, height) — a JPEG decoded at a reduced scale."""
     with job.input.open("rb") as stored:
-        return decode_image(stored.read(), max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS).rgb
+        rgb = decode_image(stored.read(), max_megapixels=settings.CLEARCUT_MAX_MEGAPIXELS,
+                           at_least=min(size) if size else None).rgb
+    if size is not None and (rgb.shape[1], rgb.shape[0]) != size:
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return rgb
 
 
 # --- Recovery and retention -------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -111,11 +112,24 @@ class Job(models.Model):
         return [f for f in (self.input, *(getattr(self, name) for name in self.OUTPUT_FIELDS)) if f]
 
 
+def renders_folder(job_id) -> str:
+    """Where the job's downloads are kept once rendered (remover/renders.py)."""
+    return f"renders/{job_id}"
+
+
 @receiver(post_delete, sender=Job)
 def delete_job_files(sender, instance: Job, **kwargs) -> None:
-    """Whatever deletes a job (delete now, the purge, the admin, a deleted user) deletes its files."""
+    """Whatever deletes a job (delete now, the purge, the admin, a deleted user) deletes its
+    files, and the downloads rendered from them."""
     for field_file in instance.stored_files():
         field_file.storage.delete(field_file.name)
+    folder = renders_folder(instance.pk)
+    try:
+        _, rendered = default_storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in rendered:
+        default_storage.delete(f"{folder}/{name}")
 
 
 class DailyUsage(models.Model):

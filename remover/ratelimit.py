@@ -1,5 +1,5 @@
-"""Short-term rate limits: uploads and WebSocket connections per minute, per session and per
-network.
+"""Short-term rate limits: uploads, downloads and WebSocket connections per minute, per
+session and per network.
 
 The daily quota (remover/limits.py) counts accepted images per day; these count attempts,
 so a client that floods the server with uploads (refused ones too) or with socket
@@ -36,6 +36,11 @@ UPLOAD = Action(
 SOCKET = Action(
     "socket", "CLEARCUT_SOCKETS_PER_MINUTE", "CLEARCUT_SOCKETS_PER_MINUTE_PER_IP",
     "Too many connections in a short time. Please wait {seconds} seconds.",
+)
+
+DOWNLOAD = Action(
+    "download", "CLEARCUT_DOWNLOADS_PER_MINUTE", "CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP",
+    "Too many downloads in a short time. Please wait {seconds} seconds and try again.",
 )
 
 

@@ -137,11 +137,18 @@ def _to_rgba_mode(img: Image.Image) -> Image.Image:
     return img
 
 
-def decode_image(source: bytes | str | Path | BinaryIO, max_megapixels: float = 50.0) -> DecodedImage:
+def decode_image(
+    source: bytes | str | Path | BinaryIO, max_megapixels: float = 50.0, at_least: int | None = None
+) -> DecodedImage:
     """Read ``source`` into an upright sRGB :class:`DecodedImage`.
 
     The pixel count is checked from the header before any pixel is decoded, so a small
     file that claims to be 50000x50000 is refused without allocating it.
+
+    ``at_least``: the caller only needs an image whose shorter side is at least this many
+    pixels (it will shrink the result itself). A JPEG is then decoded at 1/2, 1/4 or 1/8
+    scale in the DCT (libjpeg's draft mode), as far as that keeps the shorter side at
+    ``at_least``: a fraction of the time and memory. Other formats decode whole.
     """
     img = _open(source, max_megapixels)
     fmt = img.format or "unknown"
@@ -159,6 +166,8 @@ def decode_image(source: bytes | str | Path | BinaryIO, max_megapixels: float = 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if at_least is not None and fmt in ("JPEG", "MPO"):
+                img.draft("RGB", (at_least, at_least))
             # Image.open leaves an animation or a multi-page file at its first frame. Asking
             # for n_frames would walk every frame: slow for long GIFs, and a crash on bad ones.
             img.load()

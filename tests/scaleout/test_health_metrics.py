@@ -36,14 +36,21 @@ def test_not_ready_while_the_database_is_down(client, monkeypatch):
     assert "refused" not in ready.content.decode()  # the reason goes to the log, not to callers
 
 
-def test_metrics_need_the_token(client, settings):
-    settings.DEBUG = False
+def test_metrics_need_the_token_or_an_allowed_network(client, settings):
+    settings.DEBUG = True  # debug does not open them
     settings.CLEARCUT_METRICS_TOKEN = ""
+    settings.CLEARCUT_METRICS_NETWORKS = []
     assert client.get("/metrics").status_code == 404
     settings.CLEARCUT_METRICS_TOKEN = "s3cret"
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    assert client.get("/metrics", HTTP_AUTHORIZATION="s3cret").status_code == 401
     assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 200
+    settings.CLEARCUT_METRICS_TOKEN = ""
+    settings.CLEARCUT_METRICS_NETWORKS = ["10.0.0.0/8", "fd00::/8"]
+    assert client.get("/metrics").status_code == 404  # the test client is 127.0.0.1
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="11.1.2.3").status_code == 404
 
 
 def test_stage_times_failures_and_queue_lengths(client, settings, isolated, monkeypatch):

@@ -13,6 +13,7 @@ from remover.owners import SESSION_KEY
 from tests.web.helpers import image_bytes
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")  # what a browser sends with that origin
 
 
 @database_sync_to_async

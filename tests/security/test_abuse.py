@@ -27,7 +27,7 @@ from remover.models import Job
 from tests.live_server import Daphne
 from tests.web.helpers import image_bytes, upload
 
-from .helpers import ORIGIN, session_with_job
+from .helpers import HOST, ORIGIN, session_with_job
 
 
 # --- Request bodies over the limit, on a real server ----------------------------------------
@@ -170,7 +170,7 @@ def application():
 
 
 async def open_socket(application, job_id, session_key=None, ip="198.51.100.7") -> bool:
-    headers = [ORIGIN] + ([(b"cookie", f"sessionid={session_key}".encode())] if session_key else [])
+    headers = [ORIGIN, HOST] + ([(b"cookie", f"sessionid={session_key}".encode())] if session_key else [])
     communicator = WebsocketCommunicator(application, f"/ws/jobs/{job_id}/", headers=headers)
     communicator.scope["client"] = (ip, 50000)
     connected, _ = await communicator.connect()

@@ -27,7 +27,7 @@ RED_CORNER = [case.id for case in CORPUS if case.id.startswith("exif-") or case.
 
 
 def content(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return b"".join(response)
 
 
 def stored_files(settings) -> list[Path]:

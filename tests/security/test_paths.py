@@ -80,7 +80,7 @@ def test_zip_members_have_flat_safe_names(client, worker, fake_model):
     upload(client, data=SMALL, name="..\\..\\evil.png", batch=first["batch"])
     worker.drain()
     response = client.get(first["urls"]["batch_download"])
-    names = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content))).namelist()
+    names = zipfile.ZipFile(io.BytesIO(b"".join(response))).namelist()
     assert names == ["evil-cutout.png", "evil-cutout-2.png"]
     assert response["Content-Disposition"] == 'attachment; filename="clearcut-images.zip"'
 

@@ -111,7 +111,27 @@ def test_production_settings_pass_check_deploy_and_are_strict(tmp_path):
     assert probe["csrf_cookie"]["secure"] == "True" and probe["csrf_cookie"]["samesite"] == "Lax"
 
 
-def test_production_refuses_to_start_without_a_secret_key(tmp_path):
-    result = manage("check", env={**PRODUCTION, "CLEARCUT_SECRET_KEY": ""}, tmp_path=tmp_path)
-    assert result.returncode != 0
-    assert "CLEARCUT_SECRET_KEY must be set when CLEARCUT_DEBUG is off" in result.stderr
+def test_without_a_configured_key_one_is_generated_and_kept(tmp_path):
+    probe = "from django.conf import settings; print(settings.SECRET_KEY)"
+    first = manage("shell", "-c", probe, env={**PRODUCTION, "CLEARCUT_SECRET_KEY": ""}, tmp_path=tmp_path)
+    again = manage("shell", "-c", probe, env={**PRODUCTION, "CLEARCUT_SECRET_KEY": ""}, tmp_path=tmp_path)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    key = first.stdout.strip().splitlines()[-1]
+    assert key == again.stdout.strip().splitlines()[-1] == (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50
+
+
+def test_default_start_is_debug_off_and_passes_check_deploy(tmp_path):
+    """No CLEARCUT_* variable at all: debug off, plain HTTP on loopback only, and the deploy
+    checks clean (the HTTPS ones do not apply to a loopback-only site)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLEARCUT_")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", PROBE.replace("clearcut.example.com", "127.0.0.1")],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env={**env, "CLEARCUT_VAR_DIR": str(tmp_path), "CLEARCUT_SQLITE_PATH": str(tmp_path / "db.sqlite3"),
+             "DJANGO_SETTINGS_MODULE": "project.settings"},
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["debug"] is False
+    assert probe["plain_http"] == [200, None]  # the local browser is not sent to an HTTPS that cannot exist

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -14,6 +15,8 @@ from django.test import Client
 from PIL import Image
 
 from remover.models import Job
+
+from tests.conftest import png_bytes
 
 from .helpers import image_bytes, upload
 
@@ -27,7 +30,7 @@ def created(client, **kwargs) -> dict:
 
 
 def open_image(response) -> Image.Image:
-    return Image.open(io.BytesIO(b"".join(response.streaming_content) if response.streaming else response.content))
+    return Image.open(io.BytesIO(b"".join(response)))
 
 
 def pro_user() -> User:
@@ -122,15 +125,25 @@ def test_download_formats_and_backgrounds(client, worker, fake_model):
     mask = open_image(mask_response)
     assert mask.mode == "L" and np.asarray(mask)[150, 200] == 255 and np.asarray(mask)[3, 3] == 0
 
-    blur = open_image(client.get(url, {"bg": "blur"}))
+    # The blur backdrop is the photo itself, blurred (sigma 2% of the long side): 4-pixel stripes
+    # of red vanish, the green and blue gradients stay where they were.
+    y, x = np.mgrid[0:300, 0:400]
+    photo = np.dstack(((x // 4) % 2 * 255, x * 255 // 399, y * 255 // 299)).astype(np.uint8)
+    blur_url = f"/api/jobs/{created(client, data=png_bytes(photo))['id']}/download"
+    worker.drain()
+    blur = open_image(client.get(blur_url, {"bg": "blur"}))
     assert blur.mode == "RGB" and blur.size == (400, 300)
+    background = np.asarray(open_image(client.get(blur_url, {"mask": "1"}))) == 0
+    expected = cv2.GaussianBlur(photo, (0, 0), 0.02 * 400).astype(int)
+    assert np.abs(np.asarray(blur, dtype=int) - expected)[background].mean() < 2
 
 
 def test_upload_options_become_download_defaults(client, worker, fake_model):
     job = created(client, format="jpg", bg="#FF0000")
     worker.drain()
     image = open_image(client.get(f"/api/jobs/{job['id']}/download"))
-    assert image.format == "JPEG" and tuple(np.asarray(image)[3, 3]) >= (230, 0, 0)
+    r, g, b = np.asarray(image)[3, 3]  # a background corner: the red chosen at upload
+    assert image.format == "JPEG" and r > 230 and g < 30 and b < 30
 
 
 @pytest.mark.parametrize(
@@ -367,7 +380,7 @@ def test_batch_groups_uploads_and_downloads_as_zip(client, settings, worker, fak
     worker.drain()
     response = client.get(first["urls"]["batch_download"], {"format": "png"})
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response)))
     assert sorted(archive.namelist()) == ["a-cutout-2.png", "a-cutout.png"]
     assert Image.open(io.BytesIO(archive.read("a-cutout.png"))).mode == "RGBA"
 

@@ -21,6 +21,7 @@ from .helpers import image_bytes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def new_job(owner: str) -> Job:
     return jobs.create_job(upload, info, owner_key=owner, user=None, ip="127.0.0.1", batch=uuid.uuid4(), options={})
 
 
-async def connect(application, job_id, session_key: str | None, headers=(ORIGIN,)):
+async def connect(application, job_id, session_key: str | None, headers=(ORIGIN, HOST)):
     headers = list(headers)
     if session_key:
         headers.append((b"cookie", f"sessionid={session_key}".encode()))
@@ -184,7 +185,27 @@ async def test_foreign_origin_is_refused(application):
     session_key, owner = await new_session()
     job = await new_job(owner)
     communicator, connected = await connect(
-        application, job.pk, session_key, headers=[(b"origin", b"https://evil.example")]
+        application, job.pk, session_key, headers=[(b"origin", b"https://evil.example"), HOST]
     )
     assert not connected
     await communicator.disconnect()
+
+
+@pytest.mark.parametrize("origin, host", [
+    (b"http://127.0.0.1:9999", b"127.0.0.1:8151"),  # another port
+    (b"http://localhost", b"127.0.0.1:8151"),  # another allowed host name
+    (b"https://127.0.0.1:8151", b"127.0.0.1:8151"),  # another scheme
+    (b"http://127.0.0.1:8151", b"evil.example:8151"),  # a Host the site does not answer
+    (b"null", b"127.0.0.1:8151"),
+])
+async def test_origins_differing_in_port_scheme_or_host_are_refused(application, origin, host):
+    session_key, owner = await new_session()
+    job = await new_job(owner)
+    communicator, connected = await connect(application, job.pk, session_key, headers=[(b"origin", origin), (b"host", host)])
+    assert not connected
+    await communicator.disconnect()
+    same, connected_same = await connect(
+        application, job.pk, session_key, headers=[(b"origin", b"http://127.0.0.1:8151"), (b"host", b"127.0.0.1:8151")]
+    )
+    assert connected_same  # the page's own origin, on the same port, is let in
+    await same.disconnect()

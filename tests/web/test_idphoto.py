@@ -38,7 +38,7 @@ def created(response) -> dict:
 
 
 def body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
+    return b"".join(response)
 
 
 class Recorder:
