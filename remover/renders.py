@@ -35,7 +35,7 @@ class JobDeleted(Exception):
 def storage_name(job: Job, request: DownloadRequest, tier: Tier) -> str:
     """Where this download of this job is kept: a digest of everything the pixels depend on."""
     # The request's repr spells every option it holds (a scene's pixels are never part of one).
-    what = (job.pk, getattr(job, "edit_revision", 0), request, output_size(job, tier))
+    what = (job.pk, job.edit_revision, request, output_size(job, tier))
     digest = hashlib.sha256(repr(what).encode()).hexdigest()[:32]
     return f"{renders_folder(job.pk)}/{digest}.{request.fmt}"
 
