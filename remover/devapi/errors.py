@@ -40,15 +40,21 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 
 
 class ApiError(Exception):
-    """An answer other than success. ``str()`` is the human message."""
+    """An answer other than success. ``str()`` is the human message.
 
-    def __init__(self, code: str, message: str, retry_after: float | None = None):
+    ``reason``: optionally, the finer cause in remove.bg's vocabulary (``invalid_size``,
+    ``multiple_bg_sources``, ...), which its drop-in endpoints answer with
+    (remover/devapi/removebg.py); our own answers keep the catalogue's code.
+    """
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None, reason: str | None = None):
         if code not in CATALOGUE:
             raise ValueError(f"unknown API error code {code!r}")
         super().__init__(message)
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.reason = reason
 
     @property
     def status(self) -> int:
@@ -62,4 +68,64 @@ def error_response(code: str, message: str, retry_after: float | None = None) ->
     response = JsonResponse({"error": {"code": code, "message": message}}, status=CATALOGUE[code][0])
     if retry_after is not None:
         response["Retry-After"] = str(max(1, math.ceil(retry_after)))
+    return response
+
+
+# --- remove.bg's shape, for its drop-in endpoints (/v1.0/...) -----------------------------
+
+# code -> (status, remove.bg's code, title). remove.bg answers 400 for anything wrong with the
+# request or the image, 402 without credits, 403 for the key, 429 for the rate limit.
+REMOVEBG: dict[str, tuple[int, str, str]] = {
+    "invalid_request": (400, "invalid_request", "Invalid request body"),
+    "invalid_parameter": (400, "invalid_parameters", "Invalid parameters"),
+    "missing_image": (400, "missing_source", "No image given"),
+    "multiple_images": (400, "multiple_sources", "Multiple image sources given"),
+    "invalid_base64": (400, "invalid_image_file_b64", "Invalid base64 image"),
+    "invalid_url": (400, "invalid_image_url", "Invalid image_url"),
+    "url_not_allowed": (400, "invalid_image_url", "Invalid image_url"),
+    "missing_api_key": (403, "auth_failed", "Missing API Key"),
+    "invalid_api_key": (403, "auth_failed", "Invalid API Key"),
+    "quota_exceeded": (402, "insufficient_credits", "Insufficient credits"),
+    "not_found": (404, "not_found", "Not found"),
+    "method_not_allowed": (405, "method_not_allowed", "Method not allowed"),
+    "job_not_finished": (409, "job_not_finished", "Job not finished"),
+    "file_too_large": (400, "file_too_large", "File too large"),
+    "image_too_large": (400, "resolution_too_high", "Image resolution too high"),
+    "unsupported_media_type": (400, "invalid_request", "Unsupported request body"),
+    "unsupported_image_format": (400, "invalid_file_type", "Invalid file type"),
+    "url_fetch_failed": (400, "failed_image_download", "Failed to download image"),
+    "image_unprocessable": (400, "failed_to_read_image", "Failed to read image"),
+    "rate_limited": (429, "rate_limit_exceeded", "Rate limit exceeded"),
+    "internal_error": (500, "internal_error", "Internal error"),
+    "busy": (503, "busy", "Server busy"),
+    "timeout": (503, "timeout", "Timed out in the queue"),
+}
+# Titles of the finer reasons that are not "invalid_<parameter>".
+REASON_TITLES = {
+    "multiple_bg_sources": "Multiple background sources given",
+    "roi_exceeds_bounds": "ROI exceeds image bounds",
+    "roi_region_empty": "ROI region is empty",
+    "invalid_image_url": "Invalid image_url",
+    "failed_image_download": "Failed to download image",
+    "invalid_bg_image_url": "Invalid bg_image_url",
+    "failed_bg_download": "Failed to download background image",
+    "failed_to_read_image": "Failed to read image",
+}
+
+
+def removebg_error(exc: ApiError) -> tuple[int, dict]:
+    """(status, one entry of remove.bg's ``errors`` list) for ``exc``."""
+    status, code, title = REMOVEBG[exc.code]
+    if exc.reason:
+        code = exc.reason
+        title = REASON_TITLES.get(code) or f"Invalid value for parameter '{code.removeprefix('invalid_')}'"
+    return status, {"title": title, "code": code, "detail": exc.message}
+
+
+def removebg_response(exc: ApiError) -> JsonResponse:
+    """``{"errors": [{"title", "code", "detail"}]}`` with remove.bg's status code."""
+    status, error = removebg_error(exc)
+    response = JsonResponse({"errors": [error]}, status=status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response

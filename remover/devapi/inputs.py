@@ -29,7 +29,7 @@ from . import conf
 from .addresses import AddressPolicy
 from .errors import ApiError
 from .fetch import Fetcher
-from .params import FIELD_NAMES
+from .params import FIELD_NAMES, field_text
 
 IMAGE_SOURCES = ("image_file", "image_file_b64", "image_url")
 _DATA_URL = re.compile(r"^data:[\w.+/-]*;base64,", re.IGNORECASE)
@@ -78,7 +78,8 @@ def read_fields(request) -> tuple[Mapping, Mapping]:
                 raise ApiError("invalid_request", "A JSON body must be an object of parameters.")
             nulls = [name for name in FIELD_NAMES if name in data and data[name] is None]
             if nulls:
-                raise ApiError("invalid_parameter", f"{nulls[0]} is null; leave it out instead.")
+                raise ApiError("invalid_parameter", f"{nulls[0]} is null; leave it out instead.",
+                               reason=f"invalid_{nulls[0]}")
             return data, {}
     except RequestDataTooBig:
         raise ApiError("file_too_large", "A text field of this form is larger than 2.5 MB: send the image "
@@ -138,21 +139,46 @@ def decode_base64(text: str) -> bytes:
         raise ApiError("invalid_base64", "image_file_b64 is not valid base64.")
 
 
-def download(url: str, fetcher: Fetcher) -> UploadedFile:
-    response = fetcher.request(url)
-    if not 200 <= response.status < 300:
-        host = urlsplit(response.url).hostname
-        raise ApiError("url_fetch_failed", f"{host} answered HTTP {response.status} for image_url.")
+# remove.bg's reasons for a URL that is refused or fails, by the field that named it.
+_URL_REASONS = {
+    "image_url": {"invalid_url": "invalid_image_url", "url_not_allowed": "invalid_image_url",
+                  "url_fetch_failed": "failed_image_download"},
+    "bg_image_url": {"invalid_url": "invalid_bg_image_url", "url_not_allowed": "invalid_bg_image_url",
+                     "url_fetch_failed": "failed_bg_download"},
+}
+
+
+def download(url: str, fetcher: Fetcher, field: str = "image_url") -> UploadedFile:
+    try:
+        response = fetcher.request(url)
+        if not 200 <= response.status < 300:
+            host = urlsplit(response.url).hostname
+            raise ApiError("url_fetch_failed", f"{host} answered HTTP {response.status} for {field}.")
+    except ApiError as exc:
+        named = exc.message if field == "image_url" else f"{field}: {exc.message}"
+        raise ApiError(exc.code, named, exc.retry_after, exc.reason or _URL_REASONS[field].get(exc.code)) from None
     name = PurePosixPath(urlsplit(response.url).path).name or "image"
     return SimpleUploadedFile(name, response.body)
 
 
-def read_background(fields: Mapping, files: Mapping) -> UploadedFile | None:
+def background_sources(fields: Mapping, files: Mapping) -> list[str]:
+    """Which of bg_image_file and bg_image_url came (bg_color is a rendering parameter)."""
+    return [name for name in ("bg_image_file", "bg_image_url") if _present(fields, files, name)]
+
+
+def read_background(fields: Mapping, files: Mapping, fetcher: Fetcher | None = None) -> UploadedFile | None:
+    """The background image, from a file or downloaded from bg_image_url; not yet checked."""
+    sources = background_sources(fields, files)
+    if len(sources) > 1:
+        raise ApiError("invalid_parameter", "Give one background: bg_color, bg_image_file or bg_image_url.",
+                       reason="multiple_bg_sources")
     if "bg_image_file" in files:
         return files["bg_image_file"]
     if "bg_image_file" in fields:
-        raise ApiError("invalid_parameter", "bg_image_file must be a file in a multipart/form-data body.")
-    return None
+        raise ApiError("invalid_parameter", "bg_image_file must be a file in a multipart/form-data body.",
+                       reason="invalid_bg_image_file")
+    url = field_text(fields, "bg_image_url")
+    return download(url, fetcher or image_fetcher(), "bg_image_url") if url is not None else None
 
 
 def inspect(upload: UploadedFile, label: str = "image") -> UploadInfo:

@@ -18,14 +18,14 @@ from .errors import CATALOGUE
 from .forms import NewKeyForm
 from .keys import HEADER, create_key, revoke_key
 from .models import ApiKey
-from .openapi import PARAMETERS, WEBHOOK_PARAMETER
+from .openapi import PARAMETERS, WEBHOOK_PARAMETER, described
 from .usage import credits_left
 from .webhooks import SIGNATURE_HEADER
 
 
 def docs(request):
-    parameters = [(name, spec[0].get("type", ""), spec[1]) for name, spec in PARAMETERS.items()]
-    parameters.append(("webhook_url", "string", WEBHOOK_PARAMETER[1]))
+    parameters = [(name, spec[0].get("type", ""), described(name, *spec)["description"])
+                  for name, spec in [*PARAMETERS.items(), ("webhook_url", WEBHOOK_PARAMETER)]]
     context = {
         "base_url": request.build_absolute_uri("/").rstrip("/"),
         "header": HEADER,

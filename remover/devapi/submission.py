@@ -17,6 +17,7 @@ from remover import jobs, worker
 from . import webhooks
 from .errors import ApiError
 from .inputs import (
+    background_sources,
     check_declared_length,
     inspect,
     read_background,
@@ -25,7 +26,7 @@ from .inputs import (
 )
 from .keys import authenticate, key_tier
 from .models import ApiJob, ApiKey, WebhookDelivery
-from .params import field_text, parse_params
+from .params import field_text, parse_params, roi_box
 from .settlement import refund
 from .usage import RateState, consume_credit, refund_credit, take_rate_token
 
@@ -45,21 +46,26 @@ def owner_key(key: ApiKey) -> str:
     return f"apikey:{key.prefix}"
 
 
-def submit(request, synchronous: bool) -> Submitted:
-    """Check everything, charge one credit, create the job and queue it."""
+def submit(request, synchronous: bool, default_size: str = "auto") -> Submitted:
+    """Check everything, charge one credit, create the job and queue it. ``default_size``:
+    the size when the request names none (remove.bg's endpoint defaults to preview)."""
     key = authenticate(request.headers)
     check_declared_length(request.META)
     rate = take_rate_token(key)
     fields, files = read_fields(request)
-    background = read_background(fields, files)
-    params = parse_params(fields, has_bg_image=background is not None, tier=key_tier(key))
+    params = parse_params(fields, has_bg_image=bool(background_sources(fields, files)), tier=key_tier(key),
+                          default_size=default_size)
     webhook_url = field_text(fields, "webhook_url")
     if webhook_url and synchronous:
-        raise ApiError("invalid_parameter", "webhook_url is for POST /api/v1/jobs; /api/v1/remove answers with the image.")
+        raise ApiError("invalid_parameter", "webhook_url is for POST /api/v1/jobs; this endpoint answers with the image.",
+                       reason="invalid_webhook_url")
     if webhook_url:
         webhook_url = webhooks.check_url(webhook_url)
     image = read_image(fields, files)
     info = inspect(image)
+    if params.roi is not None:
+        roi_box(params.roi, info.width, info.height)  # refused now rather than after the model ran
+    background = read_background(fields, files)
     background_info = inspect(background, "background image") if background is not None else None
     if not worker.get_worker().has_room():
         raise ApiError("busy", BUSY_MESSAGE, retry_after=BUSY_RETRY_SECONDS)

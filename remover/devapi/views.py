@@ -8,6 +8,8 @@ import asyncio
 import functools
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from inspect import iscoroutinefunction
 
 from asgiref.sync import sync_to_async
@@ -26,27 +28,28 @@ from .render import Output, render_result
 from .settlement import refund, settle
 from .status import failure, job_status
 from .submission import BUSY_RETRY_SECONDS, Submitted, submit
-from .usage import credits_left
+from .usage import RateState, credits_left
 from .waiting import wait_for_job
 
 log = logging.getLogger(__name__)
 
 
-def endpoint(*methods: str):
-    """JSON errors for refusals and for anything unexpected, 405 for other methods, no CSRF."""
+def endpoint(*methods: str, errors: Callable[[ApiError], HttpResponse] = ApiError.response):
+    """JSON errors for refusals and for anything unexpected, 405 for other methods, no CSRF.
+    ``errors`` renders a refusal (remove.bg's endpoints answer in remove.bg's shape)."""
 
     def decorate(view):
         def refused(request) -> HttpResponse | None:
             followup.ensure_started()  # refunds and webhooks run wherever the API is served
             if request.method not in methods:
-                response = error_response("method_not_allowed", f"Use {' or '.join(methods)} here.")
+                response = errors(ApiError("method_not_allowed", f"Use {' or '.join(methods)} here."))
                 response["Allow"] = ", ".join(methods)
                 return response
             return None
 
         def unexpected(request) -> HttpResponse:
             log.exception("API request %s %s failed", request.method, request.path)
-            return error_response("internal_error", "Something failed on our side. Please retry.")
+            return errors(ApiError("internal_error", "Something failed on our side. Please retry."))
 
         if iscoroutinefunction(view):
             @functools.wraps(view)
@@ -56,7 +59,7 @@ def endpoint(*methods: str):
                 try:
                     return await view(request, *args, **kwargs)
                 except ApiError as exc:
-                    return exc.response()
+                    return errors(exc)
                 except Exception:
                     return unexpected(request)
         else:
@@ -67,7 +70,7 @@ def endpoint(*methods: str):
                 try:
                     return view(request, *args, **kwargs)
                 except ApiError as exc:
-                    return exc.response()
+                    return errors(exc)
                 except Exception:
                     return unexpected(request)
         return csrf_exempt(wrapper)
@@ -75,15 +78,28 @@ def endpoint(*methods: str):
     return decorate
 
 
-def _image_response(output: Output, credits_charged: int) -> HttpResponse:
-    response = HttpResponse(output.data, content_type=output.content_type)
+def image_headers(response: HttpResponse, output: Output, credits_charged: int) -> HttpResponse:
+    """The facts about an image, on the image or on remove.bg's JSON answer that carries it."""
     response["X-Width"] = str(output.width)
     response["X-Height"] = str(output.height)
     response["X-Credits-Charged"] = str(credits_charged)
-    response["Content-Disposition"] = f'inline; filename="clearcut.{output.format}"'
     response["Cache-Control"] = "no-store"
     if output.passed is not None:
         response["X-Idphoto-Passed"] = "true" if output.passed else "false"
+    return response
+
+
+def image_response(output: Output, credits_charged: int) -> HttpResponse:
+    response = HttpResponse(output.data, content_type=output.content_type)
+    response["Content-Disposition"] = f'inline; filename="clearcut.{output.format}"'
+    return image_headers(response, output, credits_charged)
+
+
+def usage_headers(response: HttpResponse, left: int, rate: RateState) -> HttpResponse:
+    """What the key has left: credits today, and image requests in its rate limit."""
+    response["X-Credits-Remaining"] = str(left)
+    response["X-RateLimit-Limit"] = str(rate.limit)
+    response["X-RateLimit-Remaining"] = str(rate.remaining)
     return response
 
 
@@ -111,10 +127,18 @@ def _finished(api_job: ApiJob, job: Job) -> tuple[ApiJob, int, Tier]:
     return api_job, credits_left(api_job.key), key_tier(api_job.key)
 
 
-@endpoint("POST")
-async def remove(request):
-    """Synchronous: the image in the answer. Queued like any job; this request waits for it."""
-    submitted: Submitted = await sync_to_async(submit)(request, synchronous=True)
+@dataclass(frozen=True)
+class Answered:
+    output: Output
+    api_job: ApiJob
+    credits_left: int
+    rate: RateState
+
+
+async def answer_now(request, default_size: str = "auto") -> Answered:
+    """Queue the request's image like any job, wait for it, and render it (the synchronous
+    endpoints: ours and remove.bg's)."""
+    submitted: Submitted = await sync_to_async(submit)(request, synchronous=True, default_size=default_size)
     api_job = submitted.api_job
     delivered = False
     try:
@@ -132,11 +156,15 @@ async def remove(request):
     finally:
         # Also when the client hangs up (the view is cancelled): the job is not needed any more.
         await asyncio.shield(_forget(api_job, delivered))
-    response = _image_response(output, api_job.credits)
-    response["X-Credits-Remaining"] = str(left)
-    response["X-RateLimit-Limit"] = str(submitted.rate.limit)
-    response["X-RateLimit-Remaining"] = str(submitted.rate.remaining)
-    return response
+    return Answered(output=output, api_job=api_job, credits_left=left, rate=submitted.rate)
+
+
+@endpoint("POST")
+async def remove(request):
+    """Synchronous: the image in the answer."""
+    answered = await answer_now(request)
+    response = image_response(answered.output, answered.api_job.credits)
+    return usage_headers(response, answered.credits_left, answered.rate)
 
 
 # --- /api/v1/jobs -----------------------------------------------------------------------
@@ -147,10 +175,7 @@ def create_job(request):
     submitted = submit(request, synchronous=False)
     response = JsonResponse(job_status(submitted.api_job), status=202)
     response["Location"] = reverse("devapi-job", args=[submitted.api_job.pk])
-    response["X-Credits-Remaining"] = str(submitted.credits_left)
-    response["X-RateLimit-Limit"] = str(submitted.rate.limit)
-    response["X-RateLimit-Remaining"] = str(submitted.rate.remaining)
-    return response
+    return usage_headers(response, submitted.credits_left, submitted.rate)
 
 
 def _own_job(request, job_id: uuid.UUID) -> ApiJob:
@@ -188,7 +213,7 @@ async def job_result(request, job_id: uuid.UUID):
     if job.status != Job.Status.DONE:
         raise ApiError("job_not_finished", f"The job is {job.status} ({job.stage}, {job.progress}%).")
     output = await _render(job, api_job, tier)
-    return _image_response(output, api_job.credits)
+    return image_response(output, api_job.credits)
 
 
 # --- Documents --------------------------------------------------------------------------
