@@ -42,9 +42,11 @@ class NewKey:
     full_key: str  # shown once, never stored
 
 
-def create_key(user, name: str) -> NewKey:
-    """A new key for ``user``, on the user's current tier with that tier's default limits."""
-    tier = tier_for(user).name
+def create_key(user, name: str, tier: str | None = None) -> NewKey:
+    """A new key for ``user`` with the default limits of ``tier`` (free or pro; default: the
+    user's current tier). A pro key still gives free results while its owner is not Pro
+    (:func:`key_tier`)."""
+    tier = tier or tier_for(user).name
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(_PREFIX_LENGTH))
     full_key = f"cc_{prefix}_{secrets.token_urlsafe(32)}"
     upper = tier.upper()
