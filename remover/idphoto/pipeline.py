@@ -146,7 +146,7 @@ def make_id_photo(decoded: DecodedImage, preset: Preset, segmenter, progress: Pr
 
 def _report(preset: Preset, rendered: Rendered, placement: Placement, face: Face, head: HeadMeasure,
             file_bytes: int, quality: int) -> dict:
-    report = build_report(preset, rendered, placement, face, head.crown_cut, file_bytes, quality)
+    report = build_report(preset, rendered, placement, head.crown_cut, file_bytes, quality)
     report["preset"] = preset.to_dict()
     report["eyes_input_px"] = [[round(float(v), 2) for v in p] for p in face.eyes]
     return report

@@ -27,8 +27,9 @@ class Rendered:
 def render(cutout: CutOut, matrix: np.ndarray, size: tuple[int, int], background: tuple[int, int, int]) -> Rendered:
     """Place ``cutout`` with the (2, 3) input->output ``matrix`` in a (w, h) frame over ``background``.
 
-    Pixels of the frame that fall outside the source photo get alpha 0, i.e. the background
-    colour: that is the padding the report flags.
+    Pixels of the frame that fall outside the source photo (the padding the report flags)
+    continue the photo's edge, cut-out and alpha alike: a levelled photo's tilted border, or a
+    shirt cut off by the bottom edge, must not show as a seam of background colour.
     """
     matrix = np.asarray(matrix, float)
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
@@ -42,7 +43,7 @@ def render(cutout: CutOut, matrix: np.ndarray, size: tuple[int, int], background
         matrix = (np.vstack([matrix, [0.0, 0.0, 1.0]]) @ np.linalg.inv(pre))[:2]
     width, height = size
     fg = cv2.warpAffine(cutout.foreground, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(cutout.alpha, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=0)
+    alpha = cv2.warpAffine(cutout.alpha, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     source = np.full(cutout.alpha.shape, 255, np.uint8)
     covered = cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=0) >= 128
     backdrop = np.empty((height, width, 3), np.uint8)

@@ -1,8 +1,10 @@
 """Compliance report: measure the finished photo and compare every measure with the rule.
 
-The head, eye line and tilt are measured again on the output file itself (a fresh face
-detection on the framed photo, the crown from the framed alpha), not taken from the plan, so a
-fault anywhere in the chain shows up as a failed check.
+Everything about the face is measured again on the output file itself: a fresh face detection
+on the framed photo gives the eye line, the chin, the tilt and the face checks of
+:mod:`remover.idphoto.quality`, and the crown comes from the framed alpha. Nothing is taken
+from the plan, so a fault anywhere in the chain shows up as a failed check; when the face
+cannot be found on the finished photo, every check that needs it fails and says so.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import cv2
 import numpy as np
 
 from . import faces as face_finder
+from . import quality
 from .errors import IdPhotoError
-from .geometry import OPAQUE, Placement, measure_head, roll_degrees
+from .geometry import OPAQUE, Placement, measure_head
 from .presets import Preset
 from .render import Rendered
 
-# Eyes level: we correct the roll, so what is left is measurement noise; a visible tilt is
-# a fault. Project tolerance (ISO/IEC 19794-5 allows ±8° in the capture itself).
-MAX_TILT_DEGREES = 2.0
 # Source resolution: the output may enlarge the source at most this much before detail blurs.
 MAX_UPSCALE = 1.5
 # Background: up to this % of the background area may hold something the cut-out kept besides
@@ -31,35 +31,34 @@ MAX_BACKGROUND_OFF_PCT = 1.0
 SUBJECT_MARGIN = 0.02
 # Padding: share of the frame that had no source pixels, above which the photo is flagged.
 MAX_PADDING_PCT = 0.1
+NOT_FOUND = "The face could not be found on the finished photo, so this could not be measured."
+NO_CROWN = "The top of the head could not be found on the finished photo, so this could not be measured."
 
 
 @dataclass(frozen=True)
 class OutputMeasure:
-    """Measures of the framed photo in output pixels (y from the top). ``faces`` is how many
-    faces the fresh detection found; ``predicted`` means it found none and the planned
-    landmarks were used instead."""
+    """What a fresh look at the framed photo found: ``faces`` (how many), and for exactly one
+    face, ``face`` (in output pixels), the ``crown`` y (None if the head's top could not be
+    measured) and its ``quality``."""
 
     faces: int
-    eyes: np.ndarray
-    chin: np.ndarray
-    crown: float
-    face_box: tuple[float, float, float, float]
-    predicted: bool
+    face: face_finder.Face | None
+    crown: float | None
+    quality: quality.FaceQuality | None
 
 
-def measure_output(rendered: Rendered, placement: Placement, source_face: face_finder.Face) -> OutputMeasure:
-    """Find the face again in the framed photo and measure it; fall back to the plan if not found."""
+def measure_output(rendered: Rendered) -> OutputMeasure:
+    """Find the face again in the framed photo and measure it; nothing is filled in from the plan."""
     found = face_finder.find_faces(rendered.rgb)
-    face = found[0] if len(found) == 1 else source_face.moved(placement.matrix)
+    if len(found) != 1:
+        return OutputMeasure(faces=len(found), face=None, crown=None, quality=None)
+    face = found[0]
     try:
         head = measure_head(rendered.alpha, face.eyes, face.chin)
         crown = float(face.eyes[:, 1].mean() - head.crown_above)
     except IdPhotoError:
-        crown = placement.crown
-    return OutputMeasure(
-        faces=len(found), eyes=face.eyes, chin=face.chin, crown=crown, face_box=face.box,
-        predicted=len(found) != 1,
-    )
+        crown = None
+    return OutputMeasure(faces=1, face=face, crown=crown, quality=quality.measure(rendered.rgb, face))
 
 
 def _check(check_id: str, label: str, value, unit: str, allowed, passed: bool, message: str, **extra) -> dict:
@@ -69,6 +68,10 @@ def _check(check_id: str, label: str, value, unit: str, allowed, passed: bool, m
     }
     entry.update(extra)
     return entry
+
+
+def _unmeasured(check_id: str, label: str, unit: str, allowed, message: str = NOT_FOUND, **extra) -> dict:
+    return _check(check_id, label, None, unit, allowed, False, message, **extra)
 
 
 def _within(value: float, band) -> bool:
@@ -105,82 +108,156 @@ def padded_sides(covered: np.ndarray) -> list[str]:
     return sides
 
 
+def _face_checks(q: quality.FaceQuality | None) -> list[dict]:
+    """Pose, eyes, mouth, sharpness and light, each with its value, allowed range and rule."""
+    specs = [
+        ("head_yaw", "Head turned to neither side", "degrees",
+         "The head faces the camera.",
+         lambda m: f"The head is turned {abs(m.yaw):.0f}° to the {'right' if m.yaw > 0 else 'left'} of the photo; "
+                   "look straight at the camera."),
+        ("head_pitch", "Head neither raised nor lowered", "degrees",
+         "The head is level.",
+         lambda m: f"The chin is {'raised' if m.pitch > 0 else 'lowered'} ({m.pitch:+.0f}°); hold the head level."),
+        ("eyes_open", "Eyes open", "ratio",
+         "Both eyes are open.", lambda m: "The eyes look closed or half closed; keep them open."),
+        ("mouth_closed", "Mouth closed, neutral expression", "ratio",
+         "The mouth is closed.", lambda m: "The mouth looks open; keep a neutral expression with the mouth closed."),
+        ("sharpness", "Face in focus", "ratio",
+         "The face is sharp.",
+         lambda m: "The face is blurred: hold the camera still, focus on the face and use good light."),
+        ("lighting", "Even light on the face", "ratio",
+         "The face is evenly lit.",
+         lambda m: "The light on the face is uneven ("
+                   + ("one side" if m.lighting_left_right <= m.lighting_top_bottom else "top and bottom")
+                   + " differ); face the light, or add light on the darker side."),
+    ]
+    checks = []
+    for check_id, label, unit, ok_message, bad_message in specs:
+        rule = quality.RULES[check_id]
+        allowed = [rule.low, rule.high]
+        if q is None:
+            checks.append(_unmeasured(check_id, label, unit, allowed, source=rule.source))
+            continue
+        value = q.values()[check_id]
+        passed = rule.allows(value)
+        extra = {}
+        if check_id == "lighting":
+            extra = {"left_right": round(q.lighting_left_right, 3), "top_bottom": round(q.lighting_top_bottom, 3)}
+        checks.append(_check(check_id, label, round(value, 2 if unit == "ratio" else 1), unit, allowed, passed,
+                             ok_message if passed else bad_message(q), source=rule.source, **extra))
+    return checks
+
+
 def build_report(
     preset: Preset,
     rendered: Rendered,
     placement: Placement,
-    source_face: face_finder.Face,
     crown_cut: bool,
     file_bytes: int,
     jpeg_quality: int,
 ) -> dict:
     """The compliance report as a JSON-ready dict: ``passed``, ``checks`` (each with its measured
-    value, unit, allowed range and a message), ``measurements`` and ``guides`` (output pixels,
-    for drawing the head band and eye line over the photo)."""
+    value, unit, allowed range, a message and, for the face checks, the rule's ``source``),
+    ``measurements`` and ``guides`` (output pixels, for drawing the head band and eye line over
+    the photo; the measured lines are None when the face was not found again)."""
     k = preset.px_per_mm
     height_px, width_px = rendered.alpha.shape
-    out = measure_output(rendered, placement, source_face)
-    eye_line = float(out.eyes[:, 1].mean())
-    head_mm = (float(out.chin[1]) - out.crown) / k
-    head_pct = head_mm / preset.size_mm[1] * 100.0
-    eyes_mm = (height_px - eye_line) / k
-    tilt = roll_degrees(out.eyes)
-    crown_gap_mm = out.crown / k
-    chin_gap_mm = (height_px - float(out.chin[1])) / k
-    x0, _, x1, _ = out.face_box
-    side_mm = min(x0, width_px - x1) / k
+    out = measure_output(rendered)
+    face = out.face
     padding_pct = float((~rendered.covered).mean() * 100.0)
     sides = padded_sides(rendered.covered)
     off_pct = background_off_pct(rendered)
     kb = file_bytes / 1000.0
+    geometry = {"source": preset.source}
 
     checks = [
-        _check("one_face", "Exactly one face", 1, "faces", [1, 1], True,
-               "One face found." if out.faces <= 1 else f"One face in the photo, but {out.faces} found in the result."),
+        _check("one_face", "Exactly one face", out.faces, "faces", [1, 1], out.faces == 1,
+               "One face found on the finished photo." if out.faces == 1 else
+               "No face could be found on the finished photo." if out.faces == 0 else
+               f"{out.faces} faces found on the finished photo; it must show one person."),
     ]
-    head_ok = _within(head_mm, preset.head_mm)
-    checks.append(_check(
-        "head_height", "Head height (chin to crown)", round(head_mm, 1), "mm", [round(v, 1) for v in preset.head_mm],
-        head_ok, f"{head_mm:.1f} mm ({head_pct:.0f} % of the height)" + ("" if head_ok else ", outside the allowed range"),
-        percent=round(head_pct, 1),
-        allowed_percent=[round(v / preset.size_mm[1] * 100.0, 1) for v in preset.head_mm],
-    ))
-    if preset.eyes_mm is not None:
-        eyes_ok = _within(eyes_mm, preset.eyes_mm)
-        checks.append(_check(
-            "eye_line", "Eye line above the bottom edge", round(eyes_mm, 1), "mm", [round(v, 1) for v in preset.eyes_mm],
-            eyes_ok, f"Eyes {eyes_mm:.1f} mm above the bottom" + ("" if eyes_ok else ", outside the allowed range"),
-            percent=round(eyes_mm / preset.size_mm[1] * 100.0, 1),
-        ))
-    if preset.crown_gap_mm is not None:
-        gap_ok = _within(crown_gap_mm, preset.crown_gap_mm)
-        checks.append(_check(
-            "crown_gap", "Space above the head", round(crown_gap_mm, 1), "mm", [round(v, 1) for v in preset.crown_gap_mm],
-            gap_ok, f"{crown_gap_mm:.1f} mm above the head" + ("" if gap_ok else ", outside the allowed range"),
-        ))
-    checks.append(_check(
-        "eyes_level", "Eyes level", round(tilt, 1), "degrees", [-MAX_TILT_DEGREES, MAX_TILT_DEGREES],
-        abs(tilt) <= MAX_TILT_DEGREES, f"Tilt {tilt:+.1f}° after levelling (the photo was tilted {placement.roll_degrees:+.1f}°).",
-        corrected=round(placement.roll_degrees, 1),
-    ))
-    inside = min(crown_gap_mm, chin_gap_mm, side_mm)
-    inside_ok = inside > 0 and not crown_cut
-    if crown_cut:
-        inside_msg = "The top of the head is cut off in the original photo; use one with space above the head."
-    elif inside <= 0:
-        inside_msg = "Part of the head falls outside the photo."
+    eye_line = chin_y = head_mm = eyes_mm = tilt = crown_gap_mm = chin_gap_mm = None
+    if face is not None:
+        eye_line = float(face.eyes[:, 1].mean())
+        chin_y = float(face.chin[1])
+        eyes_mm = (height_px - eye_line) / k
+        tilt = face.roll_degrees
+        chin_gap_mm = (height_px - chin_y) / k
+    if face is not None and out.crown is not None:
+        head_mm = (chin_y - out.crown) / k
+        crown_gap_mm = out.crown / k
+
+    head_allowed = [round(v, 1) for v in preset.head_mm]
+    allowed_pct = [round(v / preset.size_mm[1] * 100.0, 1) for v in preset.head_mm]
+    if head_mm is None:
+        checks.append(_unmeasured("head_height", "Head height (chin to crown)", "mm", head_allowed,
+                                  NOT_FOUND if face is None else NO_CROWN, allowed_percent=allowed_pct, **geometry))
     else:
-        inside_msg = "The whole head is inside the photo."
-    checks.append(_check(
-        "face_inside", "Head not cut off", round(inside, 1), "mm", [0, None], inside_ok, inside_msg,
-        crown_gap_mm=round(crown_gap_mm, 1), chin_gap_mm=round(chin_gap_mm, 1), side_gap_mm=round(side_mm, 1),
-    ))
+        head_pct = head_mm / preset.size_mm[1] * 100.0
+        head_ok = _within(head_mm, preset.head_mm)
+        checks.append(_check(
+            "head_height", "Head height (chin to crown)", round(head_mm, 1), "mm", head_allowed, head_ok,
+            f"{head_mm:.1f} mm ({head_pct:.0f} % of the height)" + ("" if head_ok else ", outside the allowed range"),
+            percent=round(head_pct, 1), allowed_percent=allowed_pct, **geometry,
+        ))
+    if preset.eyes_mm is not None:
+        eyes_allowed = [round(v, 1) for v in preset.eyes_mm]
+        if eyes_mm is None:
+            checks.append(_unmeasured("eye_line", "Eye line above the bottom edge", "mm", eyes_allowed, **geometry))
+        else:
+            eyes_ok = _within(eyes_mm, preset.eyes_mm)
+            checks.append(_check(
+                "eye_line", "Eye line above the bottom edge", round(eyes_mm, 1), "mm", eyes_allowed, eyes_ok,
+                f"Eyes {eyes_mm:.1f} mm above the bottom" + ("" if eyes_ok else ", outside the allowed range"),
+                percent=round(eyes_mm / preset.size_mm[1] * 100.0, 1), **geometry,
+            ))
+    if preset.crown_gap_mm is not None:
+        gap_allowed = [round(v, 1) for v in preset.crown_gap_mm]
+        if crown_gap_mm is None:
+            checks.append(_unmeasured("crown_gap", "Space above the head", "mm", gap_allowed,
+                                      NOT_FOUND if face is None else NO_CROWN, **geometry))
+        else:
+            gap_ok = _within(crown_gap_mm, preset.crown_gap_mm)
+            checks.append(_check(
+                "crown_gap", "Space above the head", round(crown_gap_mm, 1), "mm", gap_allowed, gap_ok,
+                f"{crown_gap_mm:.1f} mm above the head" + ("" if gap_ok else ", outside the allowed range"),
+                **geometry,
+            ))
+    level = quality.RULES["eyes_level"]
+    if tilt is None:
+        checks.append(_unmeasured("eyes_level", "Eyes level", "degrees", [level.low, level.high],
+                                  corrected=round(placement.roll_degrees, 1), source=level.source))
+    else:
+        checks.append(_check(
+            "eyes_level", "Eyes level", round(tilt, 1), "degrees", [level.low, level.high], level.allows(tilt),
+            f"Tilt {tilt:+.1f}° after levelling (the photo was tilted {placement.roll_degrees:+.1f}°).",
+            corrected=round(placement.roll_degrees, 1), source=level.source,
+        ))
+    if face is None or crown_gap_mm is None:
+        checks.append(_unmeasured("face_inside", "Head not cut off", "mm", [0, None],
+                                  NOT_FOUND if face is None else NO_CROWN))
+    else:
+        x0, _, x1, _ = face.box
+        side_mm = min(x0, width_px - x1) / k
+        inside = min(crown_gap_mm, chin_gap_mm, side_mm)
+        inside_ok = inside > 0 and not crown_cut
+        if crown_cut:
+            inside_msg = "The top of the head is cut off in the original photo; use one with space above the head."
+        elif inside <= 0:
+            inside_msg = "Part of the head falls outside the photo."
+        else:
+            inside_msg = "The whole head is inside the photo."
+        checks.append(_check(
+            "face_inside", "Head not cut off", round(inside, 1), "mm", [0, None], inside_ok, inside_msg,
+            crown_gap_mm=round(crown_gap_mm, 1), chin_gap_mm=round(chin_gap_mm, 1), side_gap_mm=round(side_mm, 1),
+        ))
+    checks.extend(_face_checks(out.quality))
     checks.append(_check(
         "padding", "Photo not too tight", round(padding_pct, 2), "% padded", [0, MAX_PADDING_PCT],
         padding_pct <= MAX_PADDING_PCT,
         "The original photo covers the whole frame." if padding_pct <= MAX_PADDING_PCT else
-        f"The original photo is too tight: {padding_pct:.1f} % of the frame ({', '.join(sides)}) was filled with the "
-        "background colour. Use a photo with more space around the head and shoulders.",
+        f"The original photo is too tight: {padding_pct:.1f} % of the frame ({', '.join(sides)}) lay outside it and "
+        "was filled in by extending its edge. Use a photo with more space around the head and shoulders.",
         sides=sides,
     ))
     checks.append(_check(
@@ -210,25 +287,38 @@ def build_report(
             f"{kb:.0f} kB at JPEG quality {jpeg_quality}, outside {preset.kb[0]:g}–{preset.kb[1]:g} kB.",
             jpeg_quality=jpeg_quality,
         ))
+
+    def rounded(value: float | None, digits: int = 2) -> float | None:
+        return None if value is None else round(value, digits)
+
     head_lo, head_hi = preset.head_mm[0] * k, preset.head_mm[1] * k
+    # The head band hangs from the measured chin; without one, from where the plan put it.
+    band_chin = chin_y if chin_y is not None else placement.chin
     guides = {
         "width": width_px, "height": height_px,
-        "eye_line_y": round(eye_line, 1), "crown_y": round(out.crown, 1), "chin_y": round(float(out.chin[1]), 1),
-        "crown_band_y": [round(float(out.chin[1]) - head_hi, 1), round(float(out.chin[1]) - head_lo, 1)],
+        "eye_line_y": rounded(eye_line, 1), "crown_y": rounded(out.crown if face else None, 1),
+        "chin_y": rounded(chin_y, 1),
+        "crown_band_y": [round(band_chin - head_hi, 1), round(band_chin - head_lo, 1)],
         "eye_band_y": [round(height_px - preset.eyes_mm[1] * k, 1), round(height_px - preset.eyes_mm[0] * k, 1)]
         if preset.eyes_mm else None,
-        "eyes_px": [[round(float(v), 1) for v in p] for p in out.eyes],
+        "eyes_px": [[round(float(v), 1) for v in p] for p in face.eyes] if face else None,
     }
+    q = out.quality
     return {
         "passed": all(c["passed"] for c in checks),
         "checks": checks,
         "measurements": {
-            "head_mm": round(head_mm, 2), "head_pct": round(head_pct, 2), "eye_line_mm": round(eyes_mm, 2),
-            "tilt_degrees": round(tilt, 2), "roll_corrected_degrees": round(placement.roll_degrees, 2),
-            "crown_gap_mm": round(crown_gap_mm, 2), "chin_gap_mm": round(chin_gap_mm, 2),
+            "head_mm": rounded(head_mm), "head_pct": rounded(None if head_mm is None else head_mm / preset.size_mm[1] * 100),
+            "eye_line_mm": rounded(eyes_mm), "tilt_degrees": rounded(tilt),
+            "roll_corrected_degrees": round(placement.roll_degrees, 2),
+            "crown_gap_mm": rounded(crown_gap_mm), "chin_gap_mm": rounded(chin_gap_mm),
+            "yaw_degrees": None if q is None else round(q.yaw, 2),
+            "pitch_degrees": None if q is None else round(q.pitch, 2),
             "scale": round(placement.scale, 4), "padding_pct": round(padding_pct, 3),
             "background_off_pct": round(off_pct, 3), "file_kb": round(kb, 1), "jpeg_quality": jpeg_quality,
-            "measured_on": "planned landmarks" if out.predicted else "output photo",
+            "faces_on_output": out.faces,
+            "measured_on": "output photo" if face is not None else "not measured: " + (
+                "no face found on the finished photo" if out.faces == 0 else f"{out.faces} faces on the finished photo"),
         },
         "guides": guides,
     }

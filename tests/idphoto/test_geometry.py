@@ -112,20 +112,46 @@ def test_source_box_maps_the_frame_back_to_the_input():
     assert (x0 + x1) / 2 == pytest.approx(500.0, abs=1e-6)
 
 
-def test_padding_is_where_the_source_ends():
+def test_padding_continues_the_source_edge():
     preset = get_preset("uk")
     alpha, eyes, chin = synthetic_alpha()
-    small = alpha[250:740, 250:750]  # 50 px above the crown, 40 px below the chin
+    small = alpha[250:740, 250:750]  # 50 px above the crown, 40 px below the chin: the neck is cut
     offset = np.array([250.0, 250.0])
     placement = plan(eyes - offset, measure_head(small, eyes - offset, chin - offset), Frame.from_preset(preset))
-    out = render(CutOut(np.zeros(small.shape + (3,), np.uint8), small), placement.matrix, preset.pixels, preset.background)
+    subject = np.zeros(small.shape + (3,), np.uint8)
+    subject[...] = (200, 30, 30)
+    out = render(CutOut(subject, small), placement.matrix, preset.pixels, preset.background)
     assert not out.covered.all()
     assert not out.covered[0].any() and not out.covered[-1].any()
     assert out.covered[:, 0].any()  # the sides had room
-    # Beyond the one-pixel blend at the source's edge, padding is the plain background colour.
     padding = cv2.erode((~out.covered).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     assert padding.sum() > 1000
-    assert (out.rgb[padding] == preset.background).all()
+    # Above the head the source's edge is background, and so is the padding there.
+    top = padding.copy()
+    top[int(placement.crown):] = False
+    assert top.sum() > 100 and (out.rgb[top] == preset.background).all()
+    # Below, the neck cut by the source's edge goes on to the frame's edge: no band of background.
+    middle = preset.pixels[0] // 2
+    assert (out.alpha[int(placement.chin) + 20:, middle] == 255).all()
+    assert (out.rgb[-3:, middle] == (200, 30, 30)).all()
+
+
+def test_a_levelled_photo_shows_no_seam_of_its_tilted_border():
+    preset = get_preset("schengen")
+    alpha, eyes, chin = synthetic_alpha(angle=3.0)
+    cut = alpha[:760]  # the neck runs off the bottom edge, which the levelling tilts
+    placement = plan(eyes, measure_head(cut, eyes, chin), Frame.from_preset(preset))
+    assert placement.roll_degrees == pytest.approx(-3.0, abs=0.01)
+    out = render(CutOut(np.full(cut.shape + (3,), 90, np.uint8), cut), placement.matrix, preset.pixels,
+                 preset.background)
+    height = preset.pixels[1]
+    # Each column's last row with source pixels; below it, the tilted border's wedge.
+    last = height - 1 - np.argmax(out.covered[::-1], axis=0)
+    columns = np.nonzero((last < height - 1) & (out.alpha[last, np.arange(len(last))] == 255))[0]
+    assert len(columns) > 20  # the wedge runs under the neck...
+    # ...and the neck goes on through it to the frame's edge: no seam of background colour.
+    for column in columns:
+        assert (out.alpha[last[column]:, column] == 255).all(), column
 
 
 def test_background_check_counts_kept_objects_not_faint_hair():
