@@ -3,6 +3,7 @@ revoke their keys. A new key is shown once, in the answer to the form that creat
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -34,6 +35,9 @@ def docs(request):
         "presets": ", ".join(load_presets()),
         "errors": [(code, status, meaning) for code, (status, meaning) in CATALOGUE.items()],
         "openapi_url": reverse("devapi-openapi"),
+        "preview_mp": f"{conf.get('CLEARCUT_API_PREVIEW_MEGAPIXELS'):g}",
+        "free_mp": f"{settings.CLEARCUT_FREE_MEGAPIXELS:g}",
+        "pro_mp": f"{settings.CLEARCUT_PRO_MEGAPIXELS:g}",
         "keys_url": reverse("devapi-keys"),
     }
     return render(request, "devapi/docs.html", context)

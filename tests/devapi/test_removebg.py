@@ -174,7 +174,8 @@ def test_the_same_credits_and_rate_limit_as_our_own_endpoint(client, key, draine
 PNG = image_bytes(64, 48)
 
 
-@pytest.mark.parametrize("fields, code", [
+# Refused before any work; also sent to daphne by test_removebg_live.py.
+BAD_PARAMETERS = [
     ({"size": "huge"}, "invalid_size"),
     ({"format": "gif"}, "invalid_format"),
     ({"type": "spaceship"}, "invalid_type"),
@@ -198,8 +199,11 @@ PNG = image_bytes(64, 48)
     ({"add_shadow": "1"}, "invalid_add_shadow"),
     ({"semitransparency": "no"}, "invalid_semitransparency"),
     ({"image_url": "https://example.com/a.png"}, "multiple_sources"),
-    ({"bg_image_url": "http://127.0.0.1/a.png"}, "invalid_bg_image_url"),
-])
+    ({"bg_image_url": "http://169.254.169.254/a.png"}, "invalid_bg_image_url"),  # never fetched
+]
+
+
+@pytest.mark.parametrize("fields, code", BAD_PARAMETERS)
 def test_bad_parameters_in_remove_bgs_words(client, key, fields, code):
     error = refused(post(client, REMOVEBG, key, files={"image_file": PNG}, **fields), 400, code)
     if code in REASON_TITLES:
@@ -354,3 +358,13 @@ def test_stored_parameters_of_an_earlier_version_still_render():
     assert Params.from_json(stored).crop_margin == ((10.0, "px"),) * 4
     again = Params.from_json(json.loads(json.dumps(params(crop="true", roi="0 0 10% 10%").to_json())))
     assert again == params(crop="true", roi="0 0 10% 10%")
+
+
+def test_the_docs_page_and_the_openapi_document_say_point_your_client_here(client):
+    page = client.get("/developers/").content.decode()
+    assert "point your client at this host" in page and "http://testserver/v1.0/removebg" in page
+    assert "{" + "free}" not in page and "{" + "presets}" not in page  # every description filled in
+    document = openapi.document()
+    assert "Point your remove.bg client at this host" in document["info"]["description"]
+    body = document["paths"]["/v1.0/removebg"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert body["properties"]["size"]["default"] == "preview" and "mode" not in body["properties"]
