@@ -54,7 +54,10 @@ RULES = {
     # is a fault.
     "eyes_level": Rule(-2.0, 2.0, "Clearcut's tolerance after levelling (ISO/IEC 19794-5 Annex A allows ±8° of roll "
                                   "in the capture)"),
-    "head_yaw": Rule(-5.0, 5.0, ISO_POSE),
+    # The rule's ±5°, plus the 2° by which the mesh's yaw of one and the same face moves when
+    # only its light or focus changes (up to 1.9° on the evaluation portraits' variants): a
+    # frontal face a little off in a dim photo must not fail the pose as well.
+    "head_yaw": Rule(-7.0, 7.0, ISO_POSE + "; ±2° added for the mesh's measuring error (BENCHMARKS.md)"),
     # The rule is ±5° too, but the mesh's depth is coarse along the face: on the 38 frontal
     # evaluation portraits its pitch scatters with a standard deviation of 4.9° (tune half), so
     # ±5° would refuse good photos. ±12° catches a clearly raised or lowered head only.

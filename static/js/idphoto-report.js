@@ -8,6 +8,7 @@ const number = (value) => Number(value).toLocaleString("en", { maximumFractionDi
 // A measured value or a limit with its unit, as a person would write it.
 function amount(value, unit) {
   if (unit === "faces") return value === 1 ? "1 face" : `${value} faces`;
+  if (unit === "ratio") return number(value);
   if (unit === "degrees") return `${number(value)}°`;
   if (unit === "× enlargement") return `${number(value)}×`;
   if (unit.startsWith("%")) return `${number(value)} %`;
@@ -18,7 +19,8 @@ const pixels = ([width, height]) => `${width}×${height} px`;
 
 function allowed({ allowed: [low, high], unit, id }) {
   if (id === "pixels") return high ? `${pixels(low)} to ${pixels(high)}` : `at least ${pixels(low)}`;
-  if (high === null || high === undefined) return `more than ${amount(low, unit)}`;
+  if (high === null || high === undefined) return `${unit === "mm" ? "more than" : "at least"} ${amount(low, unit)}`;
+  if (low === null || low === undefined) return `at most ${amount(high, unit)}`;
   if (low === high) return `exactly ${amount(low, unit)}`;
   if (unit === "degrees" && low === -high) return `within ±${amount(high, unit)}`;
   if (low === 0) return `at most ${amount(high, unit)}`;
@@ -26,6 +28,7 @@ function allowed({ allowed: [low, high], unit, id }) {
 }
 
 export function describeCheck(check) {
+  if (check.value === null || check.value === undefined) return `Not measured; allowed ${allowed(check)}.`;
   const measured = check.id === "pixels" ? pixels(check.value) : amount(check.value, check.unit);
   return `Measured ${measured}; allowed ${allowed(check)}.`;
 }
@@ -39,6 +42,9 @@ export function renderChecks(list, template, report) {
     item.querySelector(".check__verdict").textContent = check.passed ? "Pass" : "Fail";
     item.querySelector(".check__values").textContent = describeCheck(check);
     item.querySelector(".check__message").textContent = check.message;
+    const source = item.querySelector(".check__source");
+    source.textContent = check.source ? `Rule: ${check.source}` : "";
+    source.hidden = !check.source;
     return item;
   });
   list.replaceChildren(...items);
@@ -53,7 +59,8 @@ function shape(name, attributes, className) {
 }
 
 // The bands where the crown and the eyes must be, and the lines where they were measured, in
-// the photo's own pixels (the SVG's viewBox), so they scale with the image.
+// the photo's own pixels (the SVG's viewBox), so they scale with the image. A line that could
+// not be measured on the photo (null) is not drawn.
 export function drawGuides(svg, guides) {
   const { width, height } = guides;
   const band = ([top, bottom], kind) =>
@@ -64,7 +71,9 @@ export function drawGuides(svg, guides) {
   };
   const shapes = [band(guides.crown_band_y, "head")];
   if (guides.eye_band_y) shapes.push(band(guides.eye_band_y, "eyes"));
-  shapes.push(line(guides.crown_y, "head"), line(guides.eye_line_y, "eyes"), line(guides.chin_y, "head"));
+  for (const [y, kind] of [[guides.crown_y, "head"], [guides.eye_line_y, "eyes"], [guides.chin_y, "head"]]) {
+    if (y !== null && y !== undefined) shapes.push(line(y, kind));
+  }
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.replaceChildren(...shapes);
   return Boolean(guides.eye_band_y);
