@@ -3,7 +3,6 @@ person can act on, Retry-After where promised, and an answer the OpenAPI documen
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 
@@ -194,11 +193,14 @@ def test_result_before_the_end_is_409(client, key, fake_model):
             "/api/v1/jobs/{id}/result", "get")
 
 
-def test_errors_are_json_never_html(client, key):
-    response = client.post(REMOVE, b"--x\r\nbroken", content_type="multipart/form-data; boundary=x",
-                           headers={"X-Api-Key": key})
+@pytest.mark.parametrize("content_type, code", [
+    ("multipart/form-data", "invalid_request"),  # no boundary: the body cannot be parsed at all
+    ("multipart/form-data; boundary=x", "missing_image"),  # parsed, and no image in it
+])
+def test_errors_are_json_never_html(client, key, content_type, code):
+    response = client.post(REMOVE, b"--x\r\nbroken", content_type=content_type, headers={"X-Api-Key": key})
     assert response["Content-Type"] == "application/json"
-    json.loads(response.content)
+    refused(response, code)
 
 
 def test_every_code_in_the_catalogue_is_exercised():

@@ -60,7 +60,9 @@ def test_data_url_in_a_form_urlencoded_body(client, key, drained):
 def test_alpha_channel_gives_the_mask_alone(client, key, drained):
     response = post(client, REMOVE, key, files={"image_file": image_bytes(200, 100)}, channels="alpha")
     image = opened(response)
-    assert image.mode == "L" and response["Content-Type"] == "image/png"
+    assert image.mode == "L" and image.size == (200, 100) and response["Content-Type"] == "image/png"
+    mask = np.asarray(image)
+    assert mask[50, 100] == 255 and mask[3, 3] == 0  # the stand-in model's subject is the middle
 
 
 def test_background_image_is_scaled_to_cover(client, key, drained):

@@ -44,7 +44,9 @@ def test_solid_background_jpg_and_mask(inputs, tmp_path):
     assert jpg.shape == (256, 256, 3) and jpg[20, 220, 0] > 230 and jpg[20, 220, 1] < 30
     run(str(inputs / "a.png"), "--out", str(tmp_path / "mask"), "--mask")
     mask = Image.open(tmp_path / "mask" / "a.png")
-    assert mask.mode == "L"
+    assert mask.mode == "L" and mask.size == (256, 256)
+    mask = np.asarray(mask)
+    assert mask[65:75, 100:120].min() == 255 and mask[10:60, 190:250].max() == 0  # face, backdrop
 
 
 def test_background_image_path(inputs, tmp_path):

@@ -28,8 +28,10 @@ def test_common_formats_decode_to_rgb(photo, fmt):
     decoded = decode_image(saved(photo, fmt))
     assert decoded.rgb.dtype == np.uint8 and decoded.rgb.shape == (512, 384, 3)
     assert decoded.alpha is None
-    tolerance = 60 if fmt == "GIF" else 20  # GIF quantises to 256 colours
-    assert np.abs(decoded.rgb.astype(int) - np.asarray(photo, dtype=int)).mean() < tolerance
+    # Lossless formats come back exact. JPEG, WebP and GIF's 256-colour palette are about 3 grey
+    # levels off on average; swapping red and blue costs 40.
+    tolerance = 0 if fmt in ("PNG", "TIFF", "BMP") else 8
+    assert np.abs(decoded.rgb.astype(int) - np.asarray(photo, dtype=int)).mean() <= tolerance
 
 
 def test_heic(photo):

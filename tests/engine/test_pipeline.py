@@ -2,6 +2,7 @@
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -56,8 +57,12 @@ def test_backgrounds_render_as_documented(astronaut_cutout, astronaut):
     scene[:, :150] = (0, 0, 255)
     on_scene = np.asarray(render(result, Background(kind="image", scene=scene)))
     assert on_scene.shape == (512, 512, 3) and on_scene[40, 450, 2] < 50
-    blurred = np.asarray(render(result, Background(kind="blur"), astronaut))
+    blurred = np.asarray(render(result, Background(kind="blur"), astronaut), dtype=int)
     assert blurred.shape == (512, 512, 3)
+    # Behind the subject: the photo blurred with sigma 2% of its long side (0.2 grey levels
+    # from a full-size Gaussian; the sharp photo is 18 away).
+    expected = cv2.GaussianBlur(astronaut, (0, 0), 0.02 * 512).astype(int)
+    assert np.abs(blurred - expected)[result.alpha == 0].mean() < 2
     with pytest.raises(ValueError, match="original"):
         render(result, Background(kind="blur"))
 
