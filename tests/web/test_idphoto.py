@@ -178,10 +178,15 @@ def test_real_face_becomes_an_id_photo_with_report_and_sheets(client, worker, as
     assert state["full_size"] == state["download_size"] == [413, 531]
     report = state["report"]
     checks = {check["id"]: check for check in report["checks"]}
-    assert all(checks[name]["passed"] for name in ("one_face", "head_height", "eye_line", "face_inside")), checks
+    # Measured afresh on the finished photo. The astronaut's face is small, so it had to be
+    # enlarged too much, and she smiles with her teeth showing: those two checks fail, no other.
+    assert report["measurements"]["measured_on"] == "output photo" and checks["one_face"]["value"] == 1
+    assert {name for name, check in checks.items() if not check["passed"]} == {"resolution", "mouth_closed"}
+    assert not report["passed"] and "enlarged" in checks["resolution"]["message"]
     assert report["preset"]["key"] == "icao" and report["guides"]["height"] == 531
-    # The astronaut's face is small, so the photo says it was enlarged too much.
-    assert not checks["resolution"]["passed"] and "enlarged" in checks["resolution"]["message"]
+    # The face checks come with their measured value, allowed range and the rule they apply.
+    for name in ("head_yaw", "head_pitch", "eyes_open", "mouth_closed", "sharpness", "lighting"):
+        assert checks[name]["value"] is not None and len(checks[name]["allowed"]) == 2 and checks[name]["source"]
     assert state["sheets"] == {"4x6": {"name": "4×6 in (10×15 cm)", "copies": 8}, "a4": {"name": "A4", "copies": 30}}
 
     # The photo: a JPEG at the document's exact size (not the free tier's cap), with its DPI.
@@ -190,6 +195,11 @@ def test_real_face_becomes_an_id_photo_with_report_and_sheets(client, worker, as
     assert response["Content-Disposition"] == 'attachment; filename="me-at-home-icao.jpg"'
     photo = Image.open(io.BytesIO(body(response)))
     assert photo.format == "JPEG" and photo.size == (413, 531) and photo.info["dpi"] == pytest.approx((300, 300))
+    # Between her eyes and her chin the photo shows her, not the background colour.
+    guides = report["guides"]
+    (left, _), (right, _) = guides["eyes_px"]
+    face = np.asarray(photo.convert("RGB"))[int(guides["eye_line_y"]):int(guides["chin_y"]), int(left):int(right)]
+    assert np.abs(face.astype(int) - (0xF0, 0xF0, 0xF0)).mean() > 40
     # Encoded from the stored photo, it is the very file the report measured.
     assert len(body(response)) / 1000 == pytest.approx(report["measurements"]["file_kb"], abs=0.05)
 
