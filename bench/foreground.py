@@ -5,11 +5,12 @@ an ECSSD photo (the "background"): I = a F + (1 - a) B. We then estimate F from 
 the true a, and report the alpha-weighted mean colour error (0-255 levels) where
 0 < a < 1. Compares no estimate (F = I), pymatting's full-resolution solver, and ours.
 
-    python -m bench.foreground
+    python -m bench.foreground [--split tune|confirm|all]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
@@ -35,9 +36,12 @@ METHODS = {
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="all", choices=("all", *datasets.HALVES))
+    args = parser.parse_args()
     print(describe())
-    mattes = datasets.samples("alphamatting")
-    backgrounds = datasets.samples("ecssd", limit=len(mattes))
+    mattes = datasets.samples("alphamatting", split=args.split)
+    backgrounds = datasets.samples("ecssd", limit=len(mattes), split=args.split)
     pymatting_full(np.zeros((8, 8, 3), np.uint8), np.full((8, 8), 0.5))  # compile numba kernels first
     errors = {name: [] for name in METHODS}
     seconds = {name: 0.0 for name in METHODS}
@@ -56,7 +60,7 @@ def main() -> None:
             seconds[name] += time.perf_counter() - start
             err = np.abs(estimate[band].astype(np.float32) - fg[band]).mean(axis=1)
             errors[name].append(float((err * weights).sum() / weights.sum()))
-    print(f"\n{len(mattes)} composites; alpha-weighted colour error in the soft band (levels of 255)")
+    print(f"\n{len(mattes)} composites ({args.split}); alpha-weighted colour error in the soft band (levels of 255)")
     print(f"{'method':<52}{'error':>8}{'s/img':>8}")
     for name in METHODS:
         print(f"{name:<52}{np.mean(errors[name]):>8.2f}{seconds[name] / len(mattes):>8.3f}")
