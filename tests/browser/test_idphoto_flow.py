@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -80,15 +81,26 @@ def test_phone_idphoto_flow(phone, site_url, astronaut_file, screenshots, tmp_pa
 
     # The checklist: every check in words, pass or fail, measured value and allowed range.
     checks = page.locator("#id-checks .check")
-    assert checks.count() >= 8
+    assert checks.count() >= 14
     head = checks.filter(has_text="Head height (chin to crown)")
     assert "check--pass" in head.get_attribute("class")
     assert head.locator(".check__verdict").text_content() == "Pass" and "allowed 32–36 mm" in head.inner_text()
-    # The astronaut's face is small in the photo: the one rule it breaks is the enlargement.
+    focus = checks.filter(has_text="Face in focus")
+    assert "check--pass" in focus.get_attribute("class") and "Rule: ICAO Doc 9303" in focus.inner_text()
+    # The astronaut's face is small in the photo and she smiles with her teeth showing: the two
+    # rules she breaks are the enlargement and the closed mouth.
     failed = page.locator("#id-checks .check--fail")
-    assert failed.count() == 1 and "Enough source resolution" in failed.inner_text()
-    assert failed.locator(".check__verdict").text_content() == "Fail" and "allowed at most 1.5×" in failed.inner_text()
-    assert page.inner_text("#id-verdict").startswith("1 of ")
+    assert failed.count() == 2
+    resolution = failed.filter(has_text="Enough source resolution")
+    assert resolution.locator(".check__verdict").text_content() == "Fail"
+    assert "allowed at most 1.5×" in resolution.inner_text()
+    assert "The mouth looks open" in failed.filter(has_text="Mouth closed, neutral expression").inner_text()
+    assert page.inner_text("#id-verdict").startswith("2 of ")
+    # The report was measured on the finished photo.
+    job = page.evaluate(
+        """async () => (await fetch("/api/jobs/" + sessionStorage.getItem("clearcut.idphoto"))).json()"""
+    )
+    assert job["report"]["measurements"]["measured_on"] == "output photo"
     assert fits_width(page)
     assert_contrast(page)
     page.locator("#id-result").scroll_into_view_if_needed()
@@ -108,6 +120,11 @@ def test_phone_idphoto_flow(phone, site_url, astronaut_file, screenshots, tmp_pa
     # Downloads: the photo at the document's size, and the print sheets.
     photo = Image.open(download(page, page.locator("#id-download-photo"), tmp_path))
     assert photo.format == "JPEG" and photo.size == (413, 531)
+    # Between her eyes and her chin the photo shows her, not the background colour.
+    guides = job["report"]["guides"]
+    (left, _), (right, _) = guides["eyes_px"]
+    face = np.asarray(photo.convert("RGB"))[int(guides["eye_line_y"]):int(guides["chin_y"]), int(left):int(right)]
+    assert np.abs(face.astype(int) - (0xEB, 0xEB, 0xEB)).mean() > 40
     sheet_row = page.locator('.sheets__row[data-paper="4x6"]')
     assert "8 copies" in sheet_row.inner_text()
     pdf = download(page, sheet_row.get_by_role("link", name="PDF"), tmp_path)
