@@ -75,6 +75,16 @@ PARAMETERS: dict[str, tuple[dict, str]] = {
                  "(one value for both directions, or horizontal and vertical)."),
     "add_shadow": ({"type": "boolean", "default": False}, "A soft drop shadow under the subject (semi-transparent "
                                                           "in a transparent result)."),
+    "shadow_type": ({"type": "string", "enum": ["drop", "contact"]},
+                    "The shadow, drawn from the subject's alpha: drop (soft, below and to the right) or contact "
+                    "(flat under the subject's bottom edge). Giving it turns the shadow on."),
+    "shadow_strength": ({"type": "string", "pattern": rf"^{_PERCENT}$", "default": "50%"},
+                        "The shadow's darkest opacity, 0% to 100%."),
+    "canvas": ({"type": "string", "pattern": r"^(original|1:1|4:5|9:16|16:9|\d{1,5}x\d{1,5})$", "default": "original"},
+               "Put the frame (the photo, or with crop the subject and its margin) on a canvas: 1:1 "
+               "(marketplaces), 4:5 and 9:16 (social), 16:9, or WxH pixels (16 to 10000 a side); the smallest "
+               "canvas of that shape holds it unscaled, a WxH one scales it to fit. scale and position place it; "
+               "centred by default. The result is capped by size like any other."),
     "semitransparency": ({"type": "boolean", "default": True},
                          "false: every pixel is subject or background, no partial transparency (decided at full "
                          "size, so resized edges stay smooth)."),
@@ -84,7 +94,7 @@ PARAMETERS: dict[str, tuple[dict, str]] = {
     "preset": ({"type": "string"}, "With mode=idphoto: the document, one of {presets}, or custom:WxHmm / custom:WxHpx."),
 }
 # Ours, not remove.bg's: left out of /v1.0/removebg's document (they work there too).
-OWN_PARAMETERS = ("mode", "preset")
+OWN_PARAMETERS = ("mode", "preset", "shadow_type", "shadow_strength", "canvas")
 WEBHOOK_PARAMETER = ({"type": "string"}, "Called with the job's status when it finishes (asynchronous jobs "
                                          "only); signed, retried with back-off. Public addresses only.")
 TEXT_ONLY = ("image_file", "bg_image_file")

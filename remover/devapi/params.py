@@ -2,7 +2,8 @@
 ``/v1.0/removebg``, checked up front.
 
 Names, values and meanings are remove.bg's, so a remove.bg client works by changing the host
-name; ``mode`` and ``preset`` (ID photos) are ours. Unknown parameters are ignored, as
+name; ``mode`` and ``preset`` (ID photos), ``canvas``, ``shadow_type`` and ``shadow_strength``
+are ours. Unknown parameters are ignored, as
 remove.bg does. A refusal carries remove.bg's finer error code as its ``reason``.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from PIL import ImageColor
 
+from remover.engine.canvas import ASPECTS
 from remover.idphoto.errors import IdPhotoError
 from remover.idphoto.presets import get_preset
 from remover.limits import Tier
@@ -34,6 +36,7 @@ CHANNELS = ("rgba", "alpha")
 TYPES = ("auto", "person", "product", "car", "animal", "graphic", "transportation")
 TYPE_LEVELS = ("1", "2", "latest", "none")  # none: no X-Type header
 MODES = ("cutout", "idphoto")
+SHADOW_TYPES = ("drop", "contact")  # remover/engine/canvas.py's styles
 MAX_MARGIN_PX = 500
 MAX_MARGIN_PERCENT = 50.0
 MIN_SCALE_PERCENT = 10.0
@@ -41,8 +44,11 @@ MIN_SCALE_PERCENT = 10.0
 FIELD_NAMES = (
     "image_file", "image_file_b64", "image_url", "format", "size", "type", "type_level", "bg_color",
     "bg_image_file", "bg_image_url", "channels", "crop", "crop_margin", "roi", "scale", "position", "add_shadow",
-    "semitransparency", "mode", "preset", "webhook_url",
+    "shadow_type", "shadow_strength", "canvas", "semitransparency", "mode", "preset", "webhook_url",
 )
+# canvas: original, an aspect preset of remover/engine/canvas.py, or WxH pixels within these.
+CANVAS_SIDE_PX = (16, 10000)
+_CANVAS_SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
 _COLOUR = re.compile(r"#?([0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _LENGTH = re.compile(r"(\d+(?:\.\d+)?)(px|%)?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)%")
@@ -61,7 +67,9 @@ class Params:
     height (top, bottom) or width (left, right). roi: (x1, y1, x2, y2) of the original, px or
     % of its width / height; nothing outside is foreground. scale: the subject's size as a
     share (0.1..1) of the largest that fits the frame, or None to keep it. position: (x, y)
-    in 0..1 of the room left in the frame, or None to keep it. shadow: a drop shadow.
+    in 0..1 of the room left in the frame, or None to keep it. shadow: a shadow of
+    ``shadow_type`` (drop or contact) at ``shadow_strength`` (0..1). canvas: original, an
+    aspect preset (1:1, 4:5, 9:16, 16:9) or custom with ``canvas_size`` (width, height) px.
     semitransparency: False makes every pixel subject or background. type, type_level: see
     :data:`TYPES`. mode: cutout, or idphoto with ``preset`` (a document key from
     remover/idphoto/presets.toml or custom:WxHmm)."""
@@ -76,6 +84,10 @@ class Params:
     scale: float | None = None
     position: tuple[float, float] | None = None
     shadow: bool = False
+    shadow_type: str = "drop"
+    shadow_strength: float = 0.5
+    canvas: str = "original"
+    canvas_size: tuple[int, int] | None = None
     semitransparency: bool = True
     type: str = "auto"
     type_level: str = "1"
@@ -90,7 +102,7 @@ class Params:
         data = dict(data)
         if "margin" in data:  # stored before per-side margins, by a job still within its 24 hours
             data["crop_margin"] = ((data.pop("margin"), data.pop("margin_unit")),) * 4
-        for name in ("bg_color", "position"):
+        for name in ("bg_color", "position", "canvas_size"):
             if data.get(name) is not None:
                 data[name] = tuple(data[name])
         for name in ("crop_margin", "roi"):
@@ -234,6 +246,29 @@ def _position(fields: Mapping) -> tuple[float, float] | None:
     return x, float(matches[-1].group(1)) / 100
 
 
+def _canvas(fields: Mapping) -> tuple[str, tuple[int, int] | None]:
+    raw = field_text(fields, "canvas")
+    if raw is None or raw == "original":
+        return "original", None
+    if raw in ASPECTS:
+        return raw, None
+    match = _CANVAS_SIZE.fullmatch(raw)
+    low, high = CANVAS_SIDE_PX
+    if match is None or not all(low <= int(side) <= high for side in match.groups()):
+        raise _refuse("canvas", f"canvas must be original, {', '.join(ASPECTS)} or WxH pixels ({low} to {high} a side).")
+    return "custom", (int(match.group(1)), int(match.group(2)))
+
+
+def _shadow_strength(fields: Mapping) -> float:
+    raw = field_text(fields, "shadow_strength")
+    if raw is None:
+        return 0.5
+    match = _PERCENT.fullmatch(raw)
+    if match is None or float(match.group(1)) > 100:
+        raise _refuse("shadow_strength", "shadow_strength must be 0% to 100%.")
+    return float(match.group(1)) / 100
+
+
 def parse_params(fields: Mapping, has_bg_image: bool, tier: Tier, default_size: str = "auto") -> Params:
     """Check every rendering parameter and the combinations that make no sense together.
     ``has_bg_image``: a bg_image_file or bg_image_url came with the request."""
@@ -250,7 +285,12 @@ def parse_params(fields: Mapping, has_bg_image: bool, tier: Tier, default_size: 
     roi = _roi(fields)
     scale = _scale(fields)
     position = _position(fields)
-    shadow = _flag(fields, "add_shadow")
+    shadow_type = field_text(fields, "shadow_type")
+    if shadow_type is not None and shadow_type not in SHADOW_TYPES:
+        raise _refuse("shadow_type", f"shadow_type must be one of {', '.join(SHADOW_TYPES)}.")
+    shadow = _flag(fields, "add_shadow") or shadow_type is not None  # a shadow_type asks for a shadow
+    shadow_strength = _shadow_strength(fields)
+    canvas, canvas_size = _canvas(fields)
     semitransparency = _flag(fields, "semitransparency", default=True)
     preset = field_text(fields, "preset")
 
@@ -269,15 +309,18 @@ def parse_params(fields: Mapping, has_bg_image: bool, tier: Tier, default_size: 
     if mode == "idphoto":
         preset = _checked_preset(preset, tier)
         framing = (bg_color is not None, has_bg_image, channels == "alpha", crop, roi is not None, scale is not None,
-                   position is not None, shadow, fmt == "zip")
+                   position is not None, shadow, canvas != "original", fmt == "zip")
         if any(framing):
             raise _refuse(
                 "mode",
                 "mode=idphoto frames the photo on the document's own background: leave out bg_color, "
-                "bg_image_file, bg_image_url, channels=alpha, crop, roi, scale, position, add_shadow and format=zip.",
+                "bg_image_file, bg_image_url, channels=alpha, crop, roi, scale, position, add_shadow, shadow_type, canvas "
+                "and format=zip.",
             )
     return Params(format=fmt, size=size, bg_color=bg_color, channels=channels, crop=crop, crop_margin=margin,
-                  roi=roi, scale=scale, position=position, shadow=shadow, semitransparency=semitransparency,
+                  roi=roi, scale=scale, position=position, shadow=shadow, shadow_type=shadow_type or "drop",
+                  shadow_strength=shadow_strength, canvas=canvas, canvas_size=canvas_size,
+                  semitransparency=semitransparency,
                   type=kind, type_level=type_level, mode=mode, preset=preset)
 
 

@@ -32,8 +32,6 @@ from .params import SIZE_MEGAPIXELS, Length, Params, roi_box
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg", "zip": "application/zip"}
 # format=zip holds these two files, named as remove.bg names them.
 ZIP_COLOUR, ZIP_ALPHA = "color.jpg", "alpha.png"
-# add_shadow=true: canvas.py's soft drop shadow at this darkest opacity.
-SHADOW_STYLE, SHADOW_STRENGTH = "drop", 0.5
 # semitransparency=false: alpha from here up is subject, below it background.
 OPAQUE_FROM = 128
 
@@ -94,10 +92,14 @@ def _framed(cutout: CutOut, params: Params, megapixels: float) -> tuple[CutOut, 
     """Cropped, placed and sized as the parameters say; also the subject's box (before the
     shadow, which is not the subject)."""
     framing = Framing()
+    # canvas: the frame (the photo, or with crop the subject and its margin) on a canvas of that preset.
+    canvas = {"canvas": params.canvas, "size": params.canvas_size}
     if params.crop:
         # The frame is the subject and its margin; scale and position move the subject in it.
         cutout = _cropped(cutout, params.crop_margin)
-        framing = Framing(scale=params.scale, position=params.position or (0.5, 0.5))
+        framing = Framing(scale=params.scale, position=params.position or (0.5, 0.5), **canvas)
+    elif params.canvas != "original":
+        framing = Framing(scale=params.scale, position=params.position or (0.5, 0.5), **canvas)
     elif params.position is not None:
         # remove.bg's scale and position: the subject alone, placed on the photo's frame.
         photo = cutout.size
@@ -107,7 +109,7 @@ def _framed(cutout: CutOut, params: Params, megapixels: float) -> tuple[CutOut, 
     framed = frame(cutout, framing, megapixels, shadow=False)
     box = subject_box(framed.alpha)
     if params.shadow:
-        framed = with_shadow(framed, SHADOW_STYLE, SHADOW_STRENGTH)
+        framed = with_shadow(framed, params.shadow_type, params.shadow_strength)
     return framed, box
 
 
