@@ -39,7 +39,7 @@ from .live import live_server
 from .servers import reply, serving
 
 pytestmark = pytest.mark.timeout(600)
-URL_FIELDS = ("image_url", "webhook_url")
+URL_FIELDS = ("image_url", "bg_image_url", "webhook_url")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance, negative_data_rejection, ignored_auth, unsupported_method]
 
