@@ -270,6 +270,9 @@ CLEARCUT_SOCKETS_PER_MINUTE_PER_IP = env_int("CLEARCUT_SOCKETS_PER_MINUTE_PER_IP
 CLEARCUT_RENDER_WORKERS = env_int("CLEARCUT_RENDER_WORKERS", 1)
 CLEARCUT_RENDER_QUEUE = env_int("CLEARCUT_RENDER_QUEUE", 8)
 CLEARCUT_RENDER_LIGHT_MEGAPIXELS = env_float("CLEARCUT_RENDER_LIGHT_MEGAPIXELS", 4)
+# A download larger than the preview waits this long for the full-size cut-out, which the
+# worker stores right after announcing "done" (remover/jobs.py); then 503 + Retry-After.
+CLEARCUT_FULL_SIZE_WAIT_SECONDS = env_float("CLEARCUT_FULL_SIZE_WAIT_SECONDS", 60)
 CLEARCUT_DOWNLOADS_PER_MINUTE = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE", 60)
 CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP", 120)
 # Sign-in throttling (remover/loginthrottle.py), on the site's and the admin's sign-in: failed

@@ -20,7 +20,7 @@ from django.utils.text import slugify
 from .engine.canvas import ASPECTS, MAX_PADDING_PERCENT, SHADOW_STYLES, Framing, frame
 from .engine.imageio import encode_image
 from .engine.pipeline import Background, render
-from .jobs import load_cutout, load_original
+from .jobs import full_cutout, load_cutout, load_original, preview_size
 from .limits import Refused, Tier, fit_megapixels
 from .models import Job
 
@@ -125,6 +125,20 @@ def parse_framing(params) -> Framing:
 def output_size(job: Job, tier: Tier) -> tuple[int, int]:
     """(width, height) of the job's downloads for ``tier``."""
     return fit_megapixels(job.width, job.height, tier.max_megapixels)
+
+
+def stored_as_is(job: Job, request: DownloadRequest, tier: Tier):
+    """The job's stored file that already is this download, or None: an unedited, unframed
+    transparent PNG at preview size (the preview) or at full size (the cut-out, waited for
+    if the worker is still storing it)."""
+    if (request.fmt, request.background.kind, request.framing, job.edit) != ("png", "transparent", Framing(), None):
+        return None
+    size = output_size(job, tier)
+    if size == (job.width, job.height):
+        return full_cutout(job)
+    if size == preview_size(job.width, job.height) and job.preview:
+        return job.preview
+    return None
 
 
 def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:

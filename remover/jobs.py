@@ -9,6 +9,7 @@ files in Django storage, so any process can pick a job up.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -29,7 +30,7 @@ from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from .engine.pipeline import cut_out
 from .idphoto_jobs import describe as describe_id_photo, is_id_photo, make_photo as make_id_photo
 from .segmentation import configured_segmenter
-from .limits import Tier, UploadInfo, fit_megapixels
+from .limits import Refused, Tier, UploadInfo, fit_megapixels
 from .models import DailyUsage, Job
 
 log = logging.getLogger(__name__)
@@ -167,9 +168,32 @@ def _run(job: Job, publish: Publish) -> None:
     else:
         result = cut_out(decoded, segmenter(), progress=report)
         report("compositing", 92)
-    outputs = render_outputs(decoded, result)
     width, height = result.size
-    done = {"status": Job.Status.DONE, "stage": "done", "progress": 100}
+    if is_id_photo(job):  # small: everything before "done"
+        _store(job, {**preview_outputs(decoded, result), "cutout": full_output(result)},
+               finished_at=timezone.now(), width=width, height=height, idphoto_report=compliance, **DONE)
+        publish(job.pk, DONE)
+        return
+    # "Done" as soon as the page has what it shows (the preview pair); the full-size cut-out,
+    # seconds of PNG encoding at phone sizes, follows. Downloads at preview size never need
+    # it; larger ones wait for it (load_cutout).
+    _store(job, preview_outputs(decoded, result), finished_at=timezone.now(), width=width, height=height, **DONE)
+    publish(job.pk, DONE)
+    del decoded
+    try:
+        _store(job, {"cutout": full_output(result)})
+    except JobGone:
+        raise
+    except Exception:  # the job stays done; its larger downloads answer "try again" (and a restart redoes it)
+        log.exception("job %s: the full-size cut-out could not be stored", job.pk)
+
+
+DONE = {"status": Job.Status.DONE, "stage": "done", "progress": 100}
+
+
+def _store(job: Job, outputs: dict[str, bytes], **fields) -> None:
+    """Save ``outputs`` under the job's fixed file names and record them with ``fields`` in
+    one UPDATE; nothing is left behind when that fails (the job was deleted meanwhile)."""
     saved = {}
     try:
         for name, content in outputs.items():
@@ -179,31 +203,35 @@ def _run(job: Job, publish: Publish) -> None:
             field.storage.delete(field.field.generate_filename(job, name))
             field.save(name, ContentFile(content), save=False)
             saved[name] = field.name
-        _update(job.pk, finished_at=timezone.now(), width=width, height=height, idphoto_report=compliance,
-                **saved, **done)
+        _update(job.pk, **saved, **fields)
     except BaseException:
         for name in saved:
             getattr(job, name).delete(save=False)
         raise
-    publish(job.pk, done)
 
 
-def render_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:
-    """What a job stores: the full cut-out and mask, and a preview pair for the page."""
-    width, height = result.size
-    preview_size = fit_megapixels(width, height, settings.CLEARCUT_PREVIEW_MEGAPIXELS)
-    small = result.resized(*preview_size)
+def preview_size(width: int, height: int) -> tuple[int, int]:
+    """(width, height) of the preview pair for a full-size result of ``width`` x ``height``."""
+    return fit_megapixels(width, height, settings.CLEARCUT_PREVIEW_MEGAPIXELS)
+
+
+def preview_outputs(decoded: DecodedImage, result: compose.CutOut) -> dict[str, bytes]:
+    """The pair the page shows: the cut-out and the photo at preview size."""
+    size = preview_size(*result.size)
     original = Image.fromarray(decoded.rgb)
-    if original.size != preview_size:
-        original = original.resize(preview_size, Image.Resampling.LANCZOS)
+    if original.size != size:
+        original = original.resize(size, Image.Resampling.LANCZOS)
     return {
-        "cutout": encode_image(compose.to_rgba(result), "png"),
-        "mask": encode_image(compose.mask_image(result), "png"),
-        "preview": encode_image(compose.to_rgba(small), "png"),
+        "preview": encode_image(compose.to_rgba(result.resized(*size)), "png"),
         # Upright sRGB JPEG, pixel-aligned with the preview: every browser can show it,
         # unlike HEIC or TIFF uploads, and it is what the before/after slider compares.
         "original": encode_image(original, "jpg", jpeg_quality=88),
     }
+
+
+def full_output(result: compose.CutOut) -> bytes:
+    """The full-size cut-out every larger download is rendered from: an RGBA PNG."""
+    return encode_image(compose.to_rgba(result), "png")
 
 
 def load_cutout(job: Job, size: tuple[int, int] | None = None) -> compose.CutOut:
@@ -214,7 +242,11 @@ def load_cutout(job: Job, size: tuple[int, int] | None = None) -> compose.CutOut
     (edges keep their colour, like :meth:`CutOut.resized`) in 8 bits: a 49 MP cut-out costs
     two RGBA copies instead of the float arrays of a full-size resize.
     """
-    with job.cutout.open("rb") as stored:
+    if size is not None and size == preview_size(job.width, job.height) and job.preview:
+        stored_file = job.preview  # the same pixels as the full cut-out shrunk, already made
+    else:
+        stored_file = full_cutout(job)
+    with stored_file.open("rb") as stored:
         image = Image.open(stored)
         image.load()
     image = image.convert("RGBA")
@@ -225,6 +257,26 @@ def load_cutout(job: Job, size: tuple[int, int] | None = None) -> compose.CutOut
     cutout = compose.CutOut(foreground=np.ascontiguousarray(rgba[..., :3]), alpha=np.ascontiguousarray(rgba[..., 3]))
     # The owner's touch-up strokes: every download path comes through here.
     return edits.applied(job, cutout, lambda photo_size: load_original(job, photo_size))
+
+
+class FullSizePending(Refused):
+    """The full-size cut-out of a finished job is not there yet, and did not come in time."""
+
+    def __init__(self):
+        super().__init__("The full-size image is still being prepared. Please try again in a moment.", 503,
+                         retry_after=5)
+
+
+def full_cutout(job: Job):
+    """The job's full-size cut-out file, waiting up to CLEARCUT_FULL_SIZE_WAIT_SECONDS for the
+    worker to store it (it does so right after "done"); raises :class:`FullSizePending`."""
+    deadline = time.monotonic() + settings.CLEARCUT_FULL_SIZE_WAIT_SECONDS
+    while not job.cutout:
+        if time.monotonic() > deadline:
+            raise FullSizePending()
+        time.sleep(0.1)
+        job.refresh_from_db(fields=["cutout"])
+    return job.cutout
 
 
 def load_original(job: Job, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -249,6 +301,9 @@ def requeue_interrupted() -> list[uuid.UUID]:
     """
     interrupted = Job.objects.filter(status=Job.Status.RUNNING, claimed_by="")
     interrupted.update(status=Job.Status.QUEUED, stage="queued", progress=0)
+    # Stopped between "done" and storing the full-size cut-out: made again from the start.
+    Job.objects.filter(status=Job.Status.DONE, cutout="", claimed_by="").update(
+        status=Job.Status.QUEUED, stage="queued", progress=0)
     return list(Job.objects.filter(status=Job.Status.QUEUED).order_by("created_at").values_list("pk", flat=True))
 
 

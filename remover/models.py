@@ -26,6 +26,8 @@ def cutout_path(job: "Job", filename: str) -> str:
 
 
 def mask_path(job: "Job", filename: str) -> str:
+    # The stored mask is gone (masks are rendered from the cut-out's alpha); migration 0001
+    # still names this function.
     return _job_file(job, "mask", "png")
 
 
@@ -50,7 +52,7 @@ class Job(models.Model):
         DONE = "done"
         ERROR = "error"
 
-    OUTPUT_FIELDS = ("cutout", "mask", "preview", "original")
+    OUTPUT_FIELDS = ("cutout", "preview", "original")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner_key = models.CharField(max_length=64, db_index=True)
@@ -75,8 +77,8 @@ class Job(models.Model):
     height = models.PositiveIntegerField(default=0)
 
     input = models.FileField(upload_to=input_path, max_length=200)
-    cutout = models.FileField(upload_to=cutout_path, max_length=200, blank=True)  # RGBA PNG, full resolution
-    mask = models.FileField(upload_to=mask_path, max_length=200, blank=True)  # greyscale PNG, full resolution
+    # RGBA PNG, full resolution; stored just after "done" (remover/jobs.py), so briefly empty.
+    cutout = models.FileField(upload_to=cutout_path, max_length=200, blank=True)
     preview = models.FileField(upload_to=preview_path, max_length=200, blank=True)  # RGBA PNG, preview size
     original = models.FileField(upload_to=original_path, max_length=200, blank=True)  # upright JPEG, preview size
     # ID photo jobs (options["mode"] == "idphoto"): the compliance report of the photo, which is
@@ -123,6 +125,11 @@ def delete_job_files(sender, instance: Job, **kwargs) -> None:
     files, and the downloads rendered from them."""
     for field_file in instance.stored_files():
         field_file.storage.delete(field_file.name)
+    # An output stored after this instance was read (the full-size cut-out follows "done")
+    # has its fixed name all the same.
+    for name in instance.OUTPUT_FIELDS:
+        field = instance._meta.get_field(name)
+        default_storage.delete(field.generate_filename(instance, name))
     folder = renders_folder(instance.pk)
     try:
         _, rendered = default_storage.listdir(folder)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from .downloads import DownloadRequest, output_size, render_download
+from .downloads import DownloadRequest, output_size, render_download, stored_as_is
 from .limits import Refused, Tier
 from .models import Job, renders_folder
 
@@ -64,7 +64,8 @@ class Lane:
 
 
 class Renderer:
-    """Hands out the storage name of a download, rendering it first if nobody has."""
+    """Hands out the storage name of a download: a stored output that already is it, or a
+    kept render, rendering it first if nobody has."""
 
     def __init__(self, workers: int, waiting: int, light_megapixels: float):
         self.light = Lane(1, waiting, "render-light")
@@ -76,6 +77,11 @@ class Renderer:
     def stored(self, job: Job, request: DownloadRequest, tier: Tier) -> Future:
         """A future of the download's storage name. Blocking (a storage look-up): call it off
         the event loop. Raises :class:`Refused` (503) when the job's lane is full."""
+        as_is = stored_as_is(job, request, tier)
+        if as_is is not None:
+            stored: Future = Future()
+            stored.set_result(as_is.name)
+            return stored
         name = storage_name(job, request, tier)
         with self.lock:
             running = self.in_progress.get(name)

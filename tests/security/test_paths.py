@@ -41,7 +41,7 @@ def test_stored_files_are_named_by_the_job_id_only(client, settings, worker, fak
     worker.drain()
     media = Path(settings.MEDIA_ROOT)
     stored = [p.relative_to(media).as_posix() for p in media.rglob("*") if p.is_file()]
-    assert len(stored) == 5 * len(HOSTILE_NAMES)
+    assert len(stored) == 4 * len(HOSTILE_NAMES)
     assert all(STORED.fullmatch(name) for name in stored), stored
     assert sorted(p.name for p in tmp_path.iterdir()) == ["media"]  # nothing written beside it
 

@@ -35,7 +35,7 @@ def test_files_and_rows_are_purged_once_the_retention_time_has_passed(client, se
     done = upload(client, data=SMALL).json()
     worker.drain()
     queued = upload(client, data=SMALL).json()  # never processed: its upload must go as well
-    assert len(files_in(settings)) == 5 + 1
+    assert len(files_in(settings)) == 4 + 1  # input, cut-out, preview, original; the queued input
 
     with later(hours=1, minutes=59):
         worker.sweep()
@@ -70,7 +70,7 @@ def test_delete_now_removes_every_file_from_storage(client, settings, worker, fa
     worker.drain()
     queued = upload(client, data=SMALL).json()
     keep = upload(Client(), data=SMALL).json()  # someone else's
-    assert len(files_in(settings)) == 5 + 1 + 1
+    assert len(files_in(settings)) == 4 + 1 + 1
 
     assert client.delete(done["urls"]["self"]).status_code == 204
     assert client.delete(queued["urls"]["self"]).status_code == 204

@@ -404,7 +404,7 @@ def test_delete_now_removes_files_and_row(client, worker, fake_model):
     job = created(client)
     worker.drain()
     stored = [f.name for f in Job.objects.get(pk=job["id"]).stored_files()]
-    assert len(stored) == 5 and all(default_storage.exists(name) for name in stored)
+    assert len(stored) == 4 and all(default_storage.exists(name) for name in stored)
 
     response = client.delete(f"/api/jobs/{job['id']}")
     assert response.status_code == 204

@@ -62,7 +62,7 @@ def kept(job: Job) -> list[str]:
 def test_the_same_download_asked_for_at_once_and_again_is_rendered_once(client, worker, fake_model, renderer, counted):
     calls, gate = counted
     job = finished_job(client, worker)
-    wanted = downloads.parse_request({"format": "png"})
+    wanted = downloads.parse_request({"format": "webp"})
     gate.clear()
     first, second = renderer.stored(job, wanted, FREE), renderer.stored(job, wanted, FREE)
     assert first is second
@@ -71,7 +71,7 @@ def test_the_same_download_asked_for_at_once_and_again_is_rendered_once(client, 
     assert renderer.stored(job, wanted, FREE).result(1) == first.result()
     assert len(calls) == 1
     # Over HTTP too: the kept file is served, nothing is rendered again...
-    again = client.get(f"/api/jobs/{job.pk}/download?format=png")
+    again = client.get(f"/api/jobs/{job.pk}/download?format=webp")
     assert again.status_code == 200 and open_image(again).mode == "RGBA"
     assert len(calls) == 1 and len(kept(job)) == 1
     # ...while another background is another file.
@@ -113,7 +113,7 @@ def test_a_job_deleted_while_its_download_renders_leaves_no_file(client, worker,
 
 def test_deleting_a_job_deletes_its_kept_downloads(client, worker, fake_model, renderer):
     job = finished_job(client, worker)
-    for query in ("format=png", "format=jpg&bg=FF0000", "mask=1"):
+    for query in ("format=webp", "format=jpg&bg=FF0000", "mask=1"):
         assert client.get(f"/api/jobs/{job.pk}/download?{query}").status_code == 200
     assert len(kept(job)) == 3
     assert client.delete(f"/api/jobs/{job.pk}").status_code == 204
@@ -158,3 +158,53 @@ def test_shrinking_on_decode_matches_the_engine_resize(client, worker, fake_mode
     visible = exact.alpha > 32  # colour only matters where it shows
     colour_error = np.abs(fast.foreground.astype(int) - exact.foreground.astype(int))[visible]
     assert colour_error.mean() < 1.0 and np.percentile(colour_error, 99.9) <= 8
+
+
+def test_a_plain_transparent_png_is_the_stored_preview_or_cut_out_itself(client, worker, fake_model, renderer,
+                                                                       counted, settings):
+    calls, _ = counted
+    job = finished_job(client, worker, 1600, 1200)  # 1.9 MP: the free download is the 1 MP preview
+    free = client.get(f"/api/jobs/{job.pk}/download?format=png")
+    assert b"".join(free) == default_storage.open(job.preview.name).read()
+    settings.CLEARCUT_FREE_MEGAPIXELS = 2  # now the free size is the full size: the cut-out itself
+    full = client.get(f"/api/jobs/{job.pk}/download?format=png")
+    assert b"".join(full) == default_storage.open(job.cutout.name).read()
+    assert calls == [] and kept(job) == []
+    framed = client.get(f"/api/jobs/{job.pk}/download?format=png&shadow=drop")  # anything else is rendered
+    assert framed.status_code == 200 and len(calls) == 1
+
+
+def test_a_download_waits_for_the_full_size_cut_out_stored_after_done(client, worker, fake_model, renderer,
+                                                                      settings):
+    from remover.jobs import FullSizePending, full_cutout
+
+    job = finished_job(client, worker)
+    name = job.cutout.name
+    Job.objects.filter(pk=job.pk).update(cutout="")  # as between "done" and the cut-out being stored
+    job.refresh_from_db()
+    settings.CLEARCUT_FULL_SIZE_WAIT_SECONDS = 0.3
+    with pytest.raises(FullSizePending):
+        full_cutout(job)
+    settings.CLEARCUT_FULL_SIZE_WAIT_SECONDS = 10
+    threading.Timer(0.5, lambda: Job.objects.filter(pk=job.pk).update(cutout=name)).start()
+    assert full_cutout(job).name == name
+
+
+def test_a_job_deleted_just_after_done_leaves_no_full_size_file(fake_model, settings):
+    """The full-size cut-out is stored after "done" is announced; a job deleted in between
+    (its owner pressed "delete now" at once) keeps nothing of it."""
+    from pathlib import Path
+
+    from remover import jobs
+    from tests.web.test_worker import make_job
+
+    job = make_job()
+
+    def publish(job_id, snapshot=None):
+        if snapshot and snapshot.get("status") == "done":
+            Job.objects.get(pk=job_id).delete()
+
+    jobs.process_job(job.pk, publish)
+    assert not Job.objects.filter(pk=job.pk).exists()
+    media = Path(settings.MEDIA_ROOT)
+    assert [p for p in media.rglob("*") if p.is_file()] == []

@@ -51,17 +51,19 @@ class Recorder:
 def test_restart_requeues_interrupted_jobs_oldest_first(fake_model):
     running = make_job(status="running", stage="segmenting", progress=40)
     queued = make_job()
-    done = make_job(status="done", stage="done", progress=100)
+    done = make_job(status="done", stage="done", progress=100, cutout="jobs/done-cutout.png")
+    # Announced done, stopped before its full-size cut-out was stored: made again.
+    half_done = make_job(status="done", stage="done", progress=100)
 
     fresh = InProcessWorker(maxsize=1, sweep_seconds=300)  # smaller than the backlog: recovered anyway
     fresh.recover()
-    assert fresh.pending() == [running.pk, queued.pk]
+    assert fresh.pending() == [running.pk, queued.pk, half_done.pk]
     running.refresh_from_db()
     assert (running.status, running.stage, running.progress) == ("queued", "queued", 0)
 
     fresh.drain()
     assert set(Job.objects.values_list("status", flat=True)) == {"done"}
-    assert fake_model.calls == 2  # the finished job was not run again
+    assert fake_model.calls == 3  # the finished job was not run again; the half-done one was
     assert default_storage.exists(Job.objects.get(pk=running.pk).cutout.name)
     assert done.pk not in fresh.pending()
 
@@ -96,11 +98,11 @@ def test_a_rerun_job_overwrites_its_files(worker, fake_model):
     worker.submit(job.pk)
     worker.drain()
     first = sorted(default_storage.listdir("jobs")[1])
-    Job.objects.filter(pk=job.pk).update(status="queued", cutout="", mask="", preview="", original="")
+    Job.objects.filter(pk=job.pk).update(status="queued", cutout="", preview="", original="")
     worker.submit(job.pk)  # as if the process died after writing files, before recording them
     worker.drain()
     assert sorted(default_storage.listdir("jobs")[1]) == first
-    assert len(first) == 5
+    assert len(first) == 4
 
 
 @pytest.mark.django_db
@@ -159,7 +161,7 @@ def test_purge_expired_deletes_old_jobs_and_their_files(worker, fake_model):
     worker.drain()
     old.refresh_from_db()
     old_files = [f.name for f in old.stored_files()]
-    assert len(old_files) == 5
+    assert len(old_files) == 4
     with mock.patch("django.utils.timezone.now", return_value=timezone.now() + timedelta(hours=23)):
         newer = make_job()  # uploaded 23 hours after the first one
 
