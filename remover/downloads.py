@@ -15,14 +15,18 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from urllib.parse import quote
 
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.utils.text import slugify
+from PIL import Image
 
 from .engine.canvas import ASPECTS, MAX_PADDING_PERCENT, SHADOW_STYLES, Framing, frame
 from .engine.imageio import encode_image
 from .engine.pipeline import Background, render
 from .jobs import full_cutout, load_cutout, load_original, preview_size
 from .limits import Refused, Tier, fit_megapixels
-from .models import Job
+from .models import Job, renders_folder
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -141,6 +145,21 @@ def stored_as_is(job: Job, request: DownloadRequest, tier: Tier):
     return None
 
 
+def backdrop_photo(job: Job, size: tuple[int, int]) -> np.ndarray:
+    """The photo at ``size`` for blurred backdrops, (H, W, 3) uint8: decoded from the upload
+    once per size and kept with the job's renders, since every blurred download of that size
+    (each format, colour of shadow, canvas) starts from it."""
+    name = f"{renders_folder(job.pk)}/photo-{size[0]}x{size[1]}.png"
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as stored:
+            return np.asarray(Image.open(stored).convert("RGB"))
+    photo = load_original(job, size)
+    saved = default_storage.save(name, ContentFile(encode_image(Image.fromarray(photo), "png")))
+    if not Job.objects.filter(pk=job.pk).exists():  # deleted meanwhile: keep nothing (see renders.py)
+        default_storage.delete(saved)
+    return photo
+
+
 def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:
     """The job's result on the requested background, at most ``tier.max_megapixels``.
 
@@ -152,7 +171,7 @@ def render_download(job: Job, request: DownloadRequest, tier: Tier) -> bytes:
     size = output_size(job, tier)
     cutout = frame(load_cutout(job, size), request.framing, tier.max_megapixels,
                    shadow=request.background.kind != "mask", px_scale=size[0] / (job.width or size[0]))
-    original = load_original(job, size) if request.background.kind == "blur" else None
+    original = backdrop_photo(job, size) if request.background.kind == "blur" else None
     image = render(cutout, request.background, original)
     if request.fmt == "jpg" and image.mode != "RGB":
         image = image.convert("RGB")  # the mask, as a greyscale JPEG

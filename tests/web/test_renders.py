@@ -76,7 +76,21 @@ def test_the_same_download_asked_for_at_once_and_again_is_rendered_once(client, 
     assert len(calls) == 1 and len(kept(job)) == 1
     # ...while another background is another file.
     assert client.get(f"/api/jobs/{job.pk}/download?format=jpg&bg=blur").status_code == 200
-    assert len(calls) == 2 and len(kept(job)) == 2
+    assert len(calls) == 2 and len(kept(job)) == 3  # and the photo its blur was made from
+
+
+def test_the_photo_behind_blurred_backdrops_is_decoded_once_per_size(client, worker, fake_model, renderer,
+                                                                     monkeypatch):
+    from remover import jobs
+
+    decoded = []
+    real = jobs.load_original
+    monkeypatch.setattr(downloads, "load_original", lambda job, size=None: decoded.append(size) or real(job, size))
+    job = finished_job(client, worker)
+    first = open_image(client.get(f"/api/jobs/{job.pk}/download?format=png&bg=blur"))
+    for query in ("format=jpg&bg=blur", "format=webp&bg=blur&shadow=drop"):
+        assert client.get(f"/api/jobs/{job.pk}/download?{query}").status_code == 200
+    assert decoded == [first.size]
 
 
 def test_a_full_heavy_lane_answers_503_and_a_small_download_still_goes_through(client, worker, fake_model, renderer):
