@@ -82,4 +82,17 @@ export class Api {
   deleteJob(id) {
     return request(this.jobUrl(id), { method: "DELETE" });
   }
+
+  // The job's touch-up edit (remover/edit_api.py): {revision, strokes}.
+  getEdit(job) {
+    return request(job.urls.edit);
+  }
+
+  saveEdit(job, strokes) {
+    return request(job.urls.edit, {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ strokes }),
+    });
+  }
 }

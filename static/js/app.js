@@ -26,6 +26,7 @@ function showNotice(text) {
 }
 
 const editor = new Editor({
+  api,
   loginUrl: config.authenticated === "true" ? null : config.loginUrl,
   onDelete: (id) => deleteJob(id),
   onChange: () => refreshZipLinks(),
@@ -187,10 +188,11 @@ function refreshZipLinks() {
     batches.set(job.batch, [...(batches.get(job.batch) || []), job]);
   }
   const ready = [...batches.values()].filter((jobs) => jobs.length >= 2);
-  const { background, format } = editor.choice;
+  const choice = editor.choice;
   const links = ready.map((jobs, index) => {
     const link = $("zip-template").content.firstElementChild.cloneNode(true);
-    link.href = batchHref(jobs[0], background, format);
+    link.href = batchHref(jobs[0], choice);
+    link.addEventListener("click", (event) => editor.afterSaving(event, link)); // the ZIP carries every edit
     link.querySelector(".zip-link__label").textContent =
       ready.length > 1 ? `Batch ${index + 1} as ZIP (${jobs.length} images)` : `Download all as ZIP (${jobs.length})`;
     return link;

@@ -53,8 +53,10 @@ export function blurredCopy(image, width, height) {
 }
 
 // background: {kind: "transparent"} | {kind: "colour", hex} | {kind: "scene", image, focus}
-//             | {kind: "blur", image} (image: the already blurred original, canvas-sized)
-export function paint(canvas, cutout, background) {
+//             | {kind: "blur", image} (image: the already blurred original, cover-fitted here
+//             like compose.cover_fit when the canvas has another shape)
+// shadow(ctx): draws the shadow between the background and the cut-out (framing.js).
+export function paint(canvas, cutout, background, shadow = null) {
   const ctx = canvas.getContext("2d");
   const { width, height } = canvas;
   ctx.clearRect(0, 0, width, height);
@@ -68,7 +70,9 @@ export function paint(canvas, cutout, background) {
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(background.image, r.x, r.y, r.w, r.h);
   } else if (background.kind === "blur") {
-    ctx.drawImage(background.image, 0, 0, width, height);
+    const r = coverRect(background.image.width, background.image.height, width, height, [0.5, 0.5]);
+    ctx.drawImage(background.image, r.x, r.y, r.w, r.h);
   }
+  shadow?.(ctx);
   ctx.drawImage(cutout, 0, 0, width, height);
 }

@@ -8,11 +8,33 @@ const TYPES = { png: "image/png", webp: "image/webp", jpg: "image/jpeg" };
 
 // The download endpoint's query for a preview background and a format choice (png, webp, jpg
 // or mask). A photo of the visitor's own becomes "transparent": it is composited here.
-function downloadQuery(background, format) {
+function backgroundQuery(background, format) {
   if (format === "mask") return { format: "png", bg: "mask" };
   if (background.kind === "colour") return { format, bg: background.hex.replace("#", "").toUpperCase() };
   if (background.kind === "blur") return { format, bg: "blur" };
   return { format, bg: "transparent" }; // a transparent JPG comes back on white
+}
+
+// Crop, canvas and shadow (framing.js) as the download's query (remover/downloads.py).
+function framingQuery(framing) {
+  if (!framing) return {};
+  const query = {};
+  if (framing.crop) Object.assign(query, { crop: "1", margin: `${framing.margin}${framing.unit === "%" ? "%" : ""}` });
+  if (framing.canvas === "custom") query.canvas = `${framing.size[0]}x${framing.size[1]}`;
+  else if (framing.canvas !== "original") query.canvas = framing.canvas;
+  if (framing.padding > 0) query.padding = String(framing.padding);
+  const [x, y] = framing.position;
+  if (x !== 0.5 || y !== 0.5) query.position = `${Math.round(x * 100)},${Math.round(y * 100)}`;
+  if (framing.shadow !== "off") Object.assign(query, { shadow: framing.shadow, shadow_strength: String(Math.round(framing.strength * 100)) });
+  return query;
+}
+
+// choice: {background, format, framing, revision}. The edit's revision makes each edit's
+// download a new address, so no cache hands out an older one.
+function downloadQuery({ background, format, framing, revision }) {
+  const query = { ...backgroundQuery(background, format), ...framingQuery(framing) };
+  if (revision) query.rev = String(revision);
+  return query;
 }
 
 export function needsClientComposite(background, format) {
@@ -23,13 +45,14 @@ function withQuery(path, query) {
   return `${path}?${new URLSearchParams(query)}`;
 }
 
-export function downloadHref(job, background, format) {
-  return withQuery(job.urls.download, downloadQuery(background, format));
+export function downloadHref(job, choice) {
+  return withQuery(job.urls.download, downloadQuery(choice));
 }
 
-// The whole batch as a ZIP, in the chosen format and background where the server can render it.
-export function batchHref(job, background, format) {
-  return withQuery(job.urls.batch_download, downloadQuery(background, format));
+// The whole batch as a ZIP, in the chosen format, background and framing where the server can
+// render it; each image carries its own edit.
+export function batchHref(job, choice) {
+  return withQuery(job.urls.batch_download, downloadQuery({ ...choice, revision: 0 }));
 }
 
 export function describeFormat(background, format) {
@@ -57,8 +80,10 @@ function save(blob, filename) {
 
 // Fetches the transparent cut-out at the allowed download size and puts it over the
 // visitor's photo, cover-fitted around the same focus as in the preview.
-export async function downloadOverScene(job, scene, focus, format) {
-  const response = await fetch(downloadHref(job, { kind: "transparent" }, "png"), { credentials: "same-origin" });
+export async function downloadOverScene(job, scene, focus, choice) {
+  const { format } = choice;
+  const transparent = { ...choice, background: { kind: "transparent" }, format: "png" };
+  const response = await fetch(downloadHref(job, transparent), { credentials: "same-origin" });
   if (!response.ok) throw new Error("The download failed. Please try again.");
   const cutout = await createImageBitmap(await response.blob());
   const canvas = document.createElement("canvas");
