@@ -1,6 +1,7 @@
 """The developer API's endpoints under ``/api/v1/``. Authentication by ``X-Api-Key`` only:
 no cookies, so no CSRF. Every answer other than an image is JSON; errors are
-``{"error": {"code", "message"}}`` (remover/devapi/errors.py)."""
+``{"error": {"code", "message"}}`` (remover/devapi/errors.py). remove.bg's endpoints
+(remover/devapi/removebg.py) are these same views in remove.bg's manner."""
 
 from __future__ import annotations
 
