@@ -57,11 +57,11 @@ RULES = {
     # The rule's ±5°, plus the 2° by which the mesh's yaw of one and the same face moves when
     # only its light or focus changes (up to 1.9° on the evaluation portraits' variants): a
     # frontal face a little off in a dim photo must not fail the pose as well.
-    "head_yaw": Rule(-7.0, 7.0, ISO_POSE + "; ±2° added for the mesh's measuring error (BENCHMARKS.md)"),
+    "head_yaw": Rule(-7.0, 7.0, ISO_POSE + "; Clearcut adds 2° for its measuring error"),
     # The rule is ±5° too, but the mesh's depth is coarse along the face: on the 38 frontal
     # evaluation portraits its pitch scatters with a standard deviation of 4.9° (tune half), so
     # ±5° would refuse good photos. ±12° catches a clearly raised or lowered head only.
-    "head_pitch": Rule(-12.0, 12.0, ISO_POSE + "; widened to ±12° for the mesh's measuring error (BENCHMARKS.md)"),
+    "head_pitch": Rule(-12.0, 12.0, ISO_POSE + "; Clearcut allows ±12° for its measuring error"),
     # Eyelid opening over eye width: about 0.3 for open eyes, under 0.1 for closed ones
     # (evaluation portraits: 0.29 or more).
     "eyes_open": Rule(0.15, None, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: eyes open and clearly visible"),
