@@ -57,7 +57,7 @@ def parse_strokes(body: bytes, width: int, height: int) -> list[Stroke]:
     check_size(len(body))
     try:
         data = json.loads(body, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         raise Refused("The edit could not be read: send JSON like {\"strokes\": [...]}.")
     if not isinstance(data, dict) or not isinstance(data.get("strokes"), list):
         raise Refused("The edit could not be read: send JSON like {\"strokes\": [...]}.")

@@ -135,6 +135,8 @@ def test_restore_after_erase_gives_back_the_models_result(client, worker, fake_m
 
 BAD_EDITS = [
     (b"{not json", "could not be read"),
+    (b'{"strokes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "could not be read"),
+    ("{\"strokes\": [\"\udcff\"]}".encode("utf-8", "surrogatepass"), "could not be read"),
     (b'{"strokes": "all"}', "could not be read"),
     (b'{"strokes": [{"mode": "erase", "radius": NaN, "points": [[1, 1]]}]}', "not a number"),
     (json.dumps({"strokes": [{**ERASE, "mode": "smudge"}]}).encode(), "erase or restore"),
