@@ -48,4 +48,4 @@ bench: setup
 	$(BIN)/python -m bench.memory
 
 clean:
-	rm -rf $(VENV) var models/*.safetensors
+	rm -rf $(VENV) var models/*.safetensors models/mediapipe
