@@ -132,6 +132,22 @@ def test_desktop_editor(browser, site_url, astronaut_file, astronaut, screenshot
     assert difference.mean() < 0.5 and difference.max() <= 48, (difference.mean(), difference.max())
     assert (difference > 8).sum() < 200, (difference > 8).sum()
 
+    # While a brush is on, the wheel zooms at the pointer (the page does not scroll) and the
+    # middle button pans.
+    stage = page.locator("#stage").bounding_box()
+    page.mouse.move(stage["x"] + stage["width"] * 0.7, stage["y"] + stage["height"] * 0.6)
+    scrolled = page.evaluate("window.scrollY")
+    page.mouse.wheel(0, -400)
+    page.wait_for_function("() => parseInt(document.getElementById('zoom-level').value) > 150")
+    assert page.evaluate("window.scrollY") == scrolled
+    left = page.evaluate("document.getElementById('viewport').scrollLeft")
+    page.mouse.down(button="middle")
+    page.mouse.move(stage["x"] + stage["width"] * 0.5, stage["y"] + stage["height"] * 0.6, steps=5)
+    page.mouse.up(button="middle")
+    assert page.evaluate("document.getElementById('viewport').scrollLeft") > left + 20
+    assert len(page.request.get(page.evaluate("location.origin") + edit_path(page)).json()["strokes"]) == 1
+    page.click("#zoom-fit")
+
     # A reload shows the edited result.
     page.reload()
     wait_for_result(page)
