@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 
 from PIL import ImageColor
 
-from remover.engine.canvas import ASPECTS
+from remover.engine.canvas import ASPECTS, SHADOW_STYLES
 from remover.idphoto.errors import IdPhotoError
 from remover.idphoto.presets import get_preset
 from remover.limits import Tier
@@ -36,7 +36,7 @@ CHANNELS = ("rgba", "alpha")
 TYPES = ("auto", "person", "product", "car", "animal", "graphic", "transportation")
 TYPE_LEVELS = ("1", "2", "latest", "none")  # none: no X-Type header
 MODES = ("cutout", "idphoto")
-SHADOW_TYPES = ("drop", "contact")  # remover/engine/canvas.py's styles
+SHADOW_TYPES = tuple(style for style in SHADOW_STYLES if style != "off")
 MAX_MARGIN_PX = 500
 MAX_MARGIN_PERCENT = 50.0
 MIN_SCALE_PERCENT = 10.0

@@ -238,11 +238,6 @@ class Framing:
     shadow: str = "off"
     shadow_strength: float = 0.5
 
-    @property
-    def places(self) -> bool:
-        """Whether the cut-out moves onto a new canvas (not just resized)."""
-        return self.canvas != "original" or self.padding > 0 or self.scale is not None
-
 
 def frame(cutout: CutOut, framing: Framing, max_megapixels: float, shadow: bool = True,
           px_scale: float = 1.0) -> CutOut:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from datetime import timedelta
 
@@ -176,6 +177,8 @@ def test_reset_others_and_deletion(client, worker, fake_model):
     # Another visitor cannot read or change it.
     stranger = Client()
     assert stranger.get(job["urls"]["edit"]).status_code == 404
+    # The same answer as for a job that never existed.
+    assert stranger.get(job["urls"]["edit"]).content == stranger.get(f"/api/jobs/{uuid.uuid4()}/edit").content
     assert stranger.put(job["urls"]["edit"], data=json.dumps({"strokes": []}), content_type="application/json").status_code == 404
     # Reset to the AI result.
     response = client.delete(job["urls"]["edit"])
