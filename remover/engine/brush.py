@@ -129,22 +129,22 @@ def apply_strokes(ai: CutOut, strokes: Sequence[Stroke], photo: np.ndarray | Non
     needed only when a stroke restores.
     """
     height, width = ai.alpha.shape
-    alpha = ai.alpha.astype(np.float32) / 255.0
-    ai_alpha = alpha.copy()
-    foreground = ai.foreground.astype(np.float32)
+    # 8-bit between strokes, floats only over one stroke's box: a 49 MP cut-out is not held as
+    # floats (the page rounds after each stroke as well).
+    alpha, foreground = ai.alpha.copy(), ai.foreground.copy()
     for stroke in strokes:
         box = stroke.bounds(width, height)
         if box is None:
             continue
         x0, y0, x1, y1 = box
         c = coverage(stroke, box)
-        a = alpha[y0:y1, x0:x1]
+        a = alpha[y0:y1, x0:x1].astype(np.float32) / 255.0
         if stroke.mode == "erase":
-            a *= 1.0 - c
+            alpha[y0:y1, x0:x1] = _to_u8(a * (1.0 - c))
             continue
         if photo is None:
             raise ValueError("restore strokes need the original photo")
-        model = ai_alpha[y0:y1, x0:x1]
+        model = ai.alpha[y0:y1, x0:x1].astype(np.float32) / 255.0
         restored = np.maximum(np.maximum(a, c), model * np.minimum(1.0, _RESTORE_LIFT * c))
         gained = restored - a
         # Where the brush brings more than the model had, the photo's own pixel; else the model's colour.
@@ -153,9 +153,11 @@ def apply_strokes(ai: CutOut, strokes: Sequence[Stroke], photo: np.ndarray | Non
         # Premultiplied: the old colour keeps its share of the alpha, the new one adds the rest.
         fg = foreground[y0:y1, x0:x1]
         mixed = (fg * a[..., None] + colour * gained[..., None]) / np.maximum(restored, 1e-6)[..., None]
-        fg[...] = np.where((gained > 0)[..., None], mixed, fg)
-        a[...] = restored
-    return CutOut(
-        foreground=np.clip(foreground + 0.5, 0, 255).astype(np.uint8),
-        alpha=np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8),
-    )
+        fg[...] = np.where((gained > 0)[..., None], _to_u8(mixed / 255.0), fg)
+        alpha[y0:y1, x0:x1] = _to_u8(restored)
+    return CutOut(foreground=foreground, alpha=alpha)
+
+
+def _to_u8(values: np.ndarray) -> np.ndarray:
+    """[0, 1] floats -> 0..255, rounded to the nearest level."""
+    return np.clip(values * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -35,7 +35,7 @@ export class TouchUp {
     this.canvas.height = ai.height;
     this.ctx = this.canvas.getContext("2d");
     this.ctx.putImageData(this.result, 0, 0);
-    // Float working copies, so a stroke applies to exact values as the engine's float arrays do.
+    // Working copies as floats (alpha 0-1, colour 0-255) holding the 8-bit values of the result.
     this.alpha = Float32Array.from(ai.data.filter((_, i) => i % 4 === 3), (v) => v / 255);
     this.colour = Float32Array.from(ai.data.filter((_, i) => i % 4 !== 3));
     this.live = null; // the stroke being painted: {stroke, coverage, before}
@@ -115,12 +115,16 @@ export class TouchUp {
         } else if (before) {
           for (let k = 0; k < 3; k++) colour[3 * i + k] = before.colour[3 * i + k];
         }
-        alpha[i] = na;
-        // Uint8ClampedArray rounds to the nearest value, as the engine does.
+        // Uint8ClampedArray rounds to the nearest level; the state keeps the 8-bit values, as
+        // the engine does between strokes.
         out[4 * i] = colour[3 * i];
         out[4 * i + 1] = colour[3 * i + 1];
         out[4 * i + 2] = colour[3 * i + 2];
         out[4 * i + 3] = na * 255;
+        alpha[i] = out[4 * i + 3] / 255;
+        colour[3 * i] = out[4 * i];
+        colour[3 * i + 1] = out[4 * i + 1];
+        colour[3 * i + 2] = out[4 * i + 2];
       }
     }
   }
