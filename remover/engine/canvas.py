@@ -168,36 +168,54 @@ _SHADOW_MIN_SIGMA = 0.6  # pixels; below this a Gaussian kernel is one pixel
 def shadow_layer(alpha: np.ndarray, style: str, strength: float) -> np.ndarray:
     """The shadow's opacity (H, W) float32 in [0, strength] for ``alpha`` (H, W) uint8.
 
-    drop: the silhouette moved right and down and blurred. contact: the silhouette squashed
-    flat and centred on the subject's bottom edge and blurred a little, as if standing on the floor.
+    drop: the subject's silhouette moved right and down and blurred. contact: the silhouette
+    squashed flat and centred on the subject's bottom edge and blurred a little, as if it stood
+    on the floor.
     """
+    layer = np.zeros(alpha.shape, np.float32)
+    found = _shadow_region(alpha, style, strength)
+    if found is not None:
+        part, (x0, y0, x1, y1) = found
+        layer[y0:y1, x0:x1] = part
+    return layer
+
+
+def _shadow_region(alpha: np.ndarray, style: str, strength: float) -> tuple[np.ndarray, Box] | None:
+    """The shadow's opacity over the only box it reaches (the moved or flattened silhouette
+    plus 4 sigma of blur, inside the frame), and that box; None when there is no shadow."""
     if style not in ("drop", "contact"):
         raise ValueError(f"unknown shadow style {style!r}; use drop or contact")
     if not 0.0 <= strength <= 1.0:
         raise ValueError("shadow strength must be 0 to 1")
     height, width = alpha.shape
     box = subject_box(alpha)
-    layer = np.zeros((height, width), np.float32)
     if box is None or strength == 0.0:
-        return layer
+        return None
     left, top, right, bottom = box
     longer = max(right - left, bottom - top)
-    silhouette = alpha.astype(np.float32) / 255.0
+    silhouette = alpha[top:bottom, left:right].astype(np.float32) / 255.0
     if style == "drop":
         dx, dy = round(_DROP_OFFSET[0] * longer), round(_DROP_OFFSET[1] * longer)
-        layer[dy:, dx:] = silhouette[:height - dy, :width - dx]
         sigma = _DROP_SIGMA * longer
+        # Where the moved silhouette lands (inside the frame).
+        sx0, sy0, sx1, sy1 = left + dx, top + dy, min(right + dx, width), min(bottom + dy, height)
+        shape = silhouette[:sy1 - sy0, :sx1 - sx0]
     else:
-        box_h = bottom - top
-        flat_h = max(1, round(_CONTACT_HEIGHT * box_h))
-        flat = cv2.resize(silhouette[top:bottom, left:right], (right - left, flat_h), interpolation=cv2.INTER_AREA)
-        y0 = bottom - flat_h // 2
-        y1 = min(height, y0 + flat_h)
-        layer[y0:y1, left:right] = flat[:y1 - y0]
         sigma = _CONTACT_SIGMA * longer
+        flat_h = max(1, round(_CONTACT_HEIGHT * (bottom - top)))
+        flat = cv2.resize(silhouette, (right - left, flat_h), interpolation=cv2.INTER_AREA).reshape(flat_h, -1)
+        sx0, sy0, sx1 = left, bottom - flat_h // 2, right
+        sy1 = min(height, sy0 + flat_h)
+        shape = flat[:sy1 - sy0]
+    if sx0 >= sx1 or sy0 >= sy1:
+        return None
+    reach = math.ceil(4 * sigma) + 1
+    x0, y0, x1, y1 = max(0, sx0 - reach), max(0, sy0 - reach), min(width, sx1 + reach), min(height, sy1 + reach)
+    layer = np.zeros((y1 - y0, x1 - x0), np.float32)
+    layer[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = shape
     if sigma >= _SHADOW_MIN_SIGMA:
         layer = wide_blur(layer, sigma)
-    return np.clip(layer, 0.0, 1.0) * strength
+    return np.clip(layer, 0.0, 1.0) * strength, (x0, y0, x1, y1)
 
 
 def with_shadow(cutout: CutOut, style: str, strength: float) -> CutOut:
@@ -205,16 +223,18 @@ def with_shadow(cutout: CutOut, style: str, strength: float) -> CutOut:
     ``strength`` 0..1 its darkest opacity. The shadow is part of the returned alpha: on a
     colour or scene it darkens what is under it, and in a transparent PNG it stays a
     semi-transparent layer. It is drawn inside the cut-out's frame (add a margin for room)."""
-    shadow = shadow_layer(cutout.alpha, style, strength)
-    a = cutout.alpha.astype(np.float32) / 255.0
+    found = _shadow_region(cutout.alpha, style, strength)
+    if found is None:
+        return cutout
+    shadow, (x0, y0, x1, y1) = found
+    alpha, foreground = cutout.alpha.copy(), cutout.foreground.copy()
+    a = alpha[y0:y1, x0:x1].astype(np.float32) / 255.0
     combined = a + shadow * (1.0 - a)  # the subject over a black shadow
     # Colour of subject-over-black, un-premultiplied: fg * a / combined (black adds nothing).
     keep = np.divide(a, combined, out=np.ones_like(a), where=combined > 0)
-    foreground = cutout.foreground.astype(np.float32) * keep[..., None]
-    return CutOut(
-        foreground=np.clip(foreground + 0.5, 0, 255).astype(np.uint8),
-        alpha=np.clip(combined * 255.0 + 0.5, 0, 255).astype(np.uint8),
-    )
+    foreground[y0:y1, x0:x1] = np.clip(foreground[y0:y1, x0:x1] * keep[..., None] + 0.5, 0, 255).astype(np.uint8)
+    alpha[y0:y1, x0:x1] = np.clip(combined * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    return CutOut(foreground=foreground, alpha=alpha)
 
 
 @dataclass(frozen=True)
