@@ -39,7 +39,7 @@ def test_files_and_rows_are_purged_once_the_retention_time_has_passed(client, se
 
     with later(hours=1, minutes=59):
         worker.sweep()
-    assert Job.objects.count() == 2 and len(files_in(settings)) == 6
+    assert Job.objects.count() == 2 and len(files_in(settings)) == 4 + 1
 
     with later(hours=2, minutes=1):
         worker.sweep()
