@@ -29,7 +29,9 @@ def render(cutout: CutOut, matrix: np.ndarray, size: tuple[int, int], background
 
     Pixels of the frame that fall outside the source photo (the padding the report flags)
     continue the photo's edge, cut-out and alpha alike: a levelled photo's tilted border, or a
-    shirt cut off by the bottom edge, must not show as a seam of background colour.
+    shirt cut off by the bottom edge, must not show as a seam of background colour. Above the
+    photo's top edge they are background: hair cut off there is not made up (the crown would
+    be measured where the made-up hair ends), and the report says the head is cut off.
     """
     matrix = np.asarray(matrix, float)
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
@@ -46,6 +48,10 @@ def render(cutout: CutOut, matrix: np.ndarray, size: tuple[int, int], background
     alpha = cv2.warpAffine(cutout.alpha, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     source = np.full(cutout.alpha.shape, 255, np.uint8)
     covered = cv2.warpAffine(source, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=0) >= 128
+    back = cv2.invertAffineTransform(matrix)
+    ys, xs = np.mgrid[0:height, 0:width]
+    above_photo = back[1, 0] * xs + back[1, 1] * ys + back[1, 2] < -0.5  # source y of each output pixel
+    alpha[above_photo] = 0
     backdrop = np.empty((height, width, 3), np.uint8)
     backdrop[...] = background
     rgb = over(CutOut(foreground=fg, alpha=alpha), backdrop)

@@ -136,6 +136,23 @@ def test_padding_continues_the_source_edge():
     assert (out.rgb[-3:, middle] == (200, 30, 30)).all()
 
 
+def test_hair_cut_off_by_the_top_edge_is_not_made_up():
+    preset = get_preset("uk")
+    alpha, eyes, chin = synthetic_alpha()
+    cut = alpha[350:]  # the crown (y=300) is above the photo
+    offset = np.array([0.0, 350.0])
+    head = measure_head(cut, eyes - offset, chin - offset)
+    assert head.crown_cut
+    placement = plan(eyes - offset, head, Frame.from_preset(preset))
+    out = render(CutOut(np.full(cut.shape + (3,), 90, np.uint8), cut), placement.matrix, preset.pixels,
+                 preset.background)
+    middle = preset.pixels[0] // 2
+    top_of_photo = int(np.argmax(out.covered[:, middle]))
+    assert top_of_photo > 10  # the frame reaches above the photo...
+    # ...and there it is background, not the head's cut edge stretched upwards.
+    assert (out.alpha[:top_of_photo - 1, middle] == 0).all() and out.alpha[top_of_photo + 2, middle] == 255
+
+
 def test_a_levelled_photo_shows_no_seam_of_its_tilted_border():
     preset = get_preset("schengen")
     alpha, eyes, chin = synthetic_alpha(angle=3.0)
