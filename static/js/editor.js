@@ -19,9 +19,12 @@ const MAX_POINTS = 50000;
 const SAVE_DELAY_MS = 300;
 const CUSTOM_SIDE = [16, 10000];
 
+// The brush reads the previews' pixels: with CLEARCUT_S3_REDIRECTS they come from the bucket,
+// which then must allow the site's origin (CORS), or the canvas would be tainted.
 function loadImage(src) {
   return new Promise((resolve, reject) => {
     const image = new Image();
+    image.crossOrigin = "anonymous";
     image.decoding = "async";
     image.addEventListener("load", () => resolve(image));
     image.addEventListener("error", () => reject(new Error(`Could not load ${src}`)));

@@ -15,7 +15,7 @@ from PIL import Image
 
 from remover.engine.canvas import subject_box
 
-from .test_flows import download, finger_drag, wait_for_result
+from .test_flows import download, finger_drag, fits_width, wait_for_result
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -267,6 +267,10 @@ def test_phone_editor(phone, site_url, astronaut_file, screenshots, tmp_path):
     keep = outside_stroke(png.shape)
     np.testing.assert_array_equal(png[keep], baseline[keep])
     page.screenshot(path=screenshots / "editor-phone-2-erased.png", full_page=True)
+    page.tap("label.pill:has(input[value=compare])")
+    page.check("#crop")
+    page.select_option("#canvas-preset", "custom")
+    assert fits_width(page)  # every control of the editor fits the phone's width
     assert errors == []
 
 
