@@ -125,12 +125,10 @@ def test_desktop_editor(browser, site_url, astronaut_file, astronaut, screenshot
     assert png[CORE][..., 3].max() == 0
     keep = outside_stroke(png.shape)
     np.testing.assert_array_equal(png[keep], baseline[keep])
-    # The server's render is what the browser showed: the server measures distances to the
-    # stroke within half a pixel (engine/brush.py), which moves a soft edge by a few levels.
+    # The server's render is what the browser showed, but for rounding ties (a level here and there).
     shown = picture(page)[..., 3].astype(int)
     difference = np.abs(shown - png[..., 3].astype(int))
-    assert difference.mean() < 0.5 and difference.max() <= 48, (difference.mean(), difference.max())
-    assert (difference > 8).sum() < 200, (difference > 8).sum()
+    assert difference.max() <= 2 and (difference > 0).mean() < 0.001, (difference.max(), (difference > 0).sum())
 
     # While a brush is on, the wheel zooms at the pointer (the page does not scroll) and the
     # middle button pans.
