@@ -154,8 +154,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of box ``a`` (4,) with each of ``b`` (N, 4), boxes (x0, y0, x1, y1)."""
     lo, hi = np.maximum(a[:2], b[:, :2]), np.minimum(a[2:], b[:, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    area = lambda box: np.prod(box[..., 2:] - box[..., :2], axis=-1)  # noqa: E731
-    return inter / (area(a) + area(b) - inter + 1e-9)
+    area_a, area_b = np.prod(a[2:] - a[:2]), np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / (area_a + area_b - inter + 1e-9)
 
 
 def _run_detector(rgb: np.ndarray, detector: Detector) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
