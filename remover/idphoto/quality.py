@@ -63,13 +63,13 @@ RULES = {
     # ±5° would refuse good photos. ±12° catches a clearly raised or lowered head only.
     "head_pitch": Rule(-12.0, 12.0, ISO_POSE + "; Clearcut allows ±12° for its measuring error"),
     # Eyelid opening over eye width: about 0.3 for open eyes, under 0.1 for closed ones
-    # (evaluation portraits: 0.29 or more).
+    # (evaluation portraits: 0.27 or more).
     "eyes_open": Rule(0.15, None, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: eyes open and clearly visible"),
     # Gap between the inner lips over the lips' outer height: up to 0.3 for closed lips on the
     # evaluation portraits (full lips read a little open), 0.49 for the astronaut's smile with
     # the teeth showing.
     "mouth_closed": Rule(None, 0.4, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: neutral expression, mouth closed"),
-    # Evaluation portraits 0.16-0.23; a Gaussian blur of 1.5 % of the inter-pupil distance
+    # Evaluation portraits 0.13-0.21; a Gaussian blur of 1.5 % of the inter-pupil distance
     # (about 1 mm on a 35×45 mm print) brings a sharp face to about 0.1.
     "sharpness": Rule(0.1, None, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: in sharp focus"),
     # Darker half's median brightness over the brighter half's. The evaluation portraits go
