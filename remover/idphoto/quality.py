@@ -70,7 +70,7 @@ RULES = {
     # the teeth showing.
     "mouth_closed": Rule(None, 0.4, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: neutral expression, mouth closed"),
     # Evaluation portraits 0.13-0.21; a Gaussian blur of 1.5 % of the inter-pupil distance
-    # (about 1 mm on a 35×45 mm print) brings a sharp face to about 0.1.
+    # (about 0.1 mm on a 35×45 mm print) brings a sharp face to about 0.1.
     "sharpness": Rule(0.1, None, "ICAO Doc 9303 Part 3 and ISO/IEC 19794-5: in sharp focus"),
     # Darker half's median brightness over the brighter half's. The evaluation portraits go
     # down to 0.70 (an indoor photo lit from one side); a shadow halving one side reads 0.5.
