@@ -26,7 +26,7 @@ from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import downloads, idphoto_jobs, jobs, limits, ratelimit, renders, worker
-from .devapi.errors import error_response
+from .devapi.errors import ApiError, error_response, removebg_response
 from .events import Publisher
 from .limits import Refused
 from .models import Job
@@ -338,15 +338,21 @@ def not_found(request, rest: str = ""):
     return _error("There is no such API endpoint.", 404)
 
 
-def _developer_api(request) -> bool:
-    return request.path_info.startswith("/api/v1/")
+def _api_error(request, code: str, message: str) -> JsonResponse | None:
+    """The developer API's error (ours, or remove.bg's shape on its paths), or None elsewhere."""
+    if request.path_info.startswith("/api/v1/"):
+        return error_response(code, message)
+    if request.path_info.startswith("/v1.0/"):
+        return removebg_response(ApiError(code, message))
+    return None
 
 
 def bad_request(request, exception=None):
     """handler400: a body Django itself refused (too many files or fields, a foreign Host...).
     API callers get their API's JSON error, people Django's page."""
-    if _developer_api(request):
-        return error_response("invalid_request", "The request could not be read: too many fields or files, or malformed.")
+    api = _api_error(request, "invalid_request", "The request could not be read: too many fields or files, or malformed.")
+    if api is not None:
+        return api
     if request.path_info.startswith("/api/"):
         return _error("The upload could not be read. Please send fewer files at once and try again.", 400)
     return defaults.bad_request(request, exception)
@@ -354,8 +360,9 @@ def bad_request(request, exception=None):
 
 def server_error(request):
     """handler500: never a traceback; the API's JSON for API callers."""
-    if _developer_api(request):
-        return error_response("internal_error", "Something failed on our side. Please retry.")
+    api = _api_error(request, "internal_error", "Something failed on our side. Please retry.")
+    if api is not None:
+        return api
     if request.path_info.startswith("/api/"):
         return _error("Something went wrong on our side. Please try again.", 500)
     return defaults.server_error(request)

@@ -13,10 +13,14 @@ before it starts listening.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 from daphne import http_protocol
 
 from . import limits
+from .devapi.errors import ApiError, removebg_error
+
+REMOVEBG_PREFIX = b"/v1.0/"  # remove.bg's paths (remover/devapi/removebg.py)
 
 # After the 413, the rest of the body is read and dropped for this long before the
 # connection is cut: closing a socket with unread data makes the kernel reset it, and the
@@ -59,14 +63,18 @@ class LimitedRequest(_BaseRequest):
 
     def _refuse(self, refusal: limits.Refused) -> None:
         self.refused = True
-        error: object = str(refusal)
-        # The developer API's errors carry a stable code (remover/devapi/errors.py). The
-        # request line is parsed by now; Twisted keeps its path on the channel.
-        if getattr(self.channel, "_path", b"").startswith(b"/api/v1/"):
-            error = {"code": "file_too_large", "message": str(refusal)}
-        body = json.dumps({"error": error}).encode()
+        status, answer = refusal.status, {"error": str(refusal)}
+        # Each API answers in its own shape (remover/devapi/errors.py). The request line is
+        # parsed by now; Twisted keeps its path on the channel.
+        path = getattr(self.channel, "_path", b"")
+        if path.startswith(b"/api/v1/"):
+            answer = {"error": {"code": "file_too_large", "message": str(refusal)}}
+        elif path.startswith(REMOVEBG_PREFIX):
+            status, entry = removebg_error(ApiError("file_too_large", str(refusal)))
+            answer = {"errors": [entry]}
+        body = json.dumps(answer).encode()
         head = (
-            f"HTTP/1.1 {refusal.status} Content Too Large\r\n"
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"
             "X-Content-Type-Options: nosniff\r\n"

@@ -222,9 +222,9 @@ def test_desktop_flow(browser, site_url, astronaut_file, screenshots, tmp_path):
     assert page.locator("#stage").bounding_box()["width"] > box["width"] * 1.4
     page.click("#zoom-fit")
 
-    # Focus order through the editor follows the layout: slider, zoom, choices, download, delete.
+    # Focus order through the editor follows the layout: slider, zoom, tools, background, framing.
     slider.focus()
-    assert tab_through(page, 6) == ["zoom-in", "zoom-fit", "bg=transparent", "format=png", "download", "delete-now"]
+    assert tab_through(page, 6) == ["zoom-in", "zoom-fit", "tool=compare", "bg=transparent", "crop", "canvas-preset"]
 
     # Solid colour: instant in the browser, and the server renders the same for the download.
     page.click("label.tile:has(input[value=colour])")

@@ -195,3 +195,27 @@ def test_repeated_wrong_passwords_are_throttled(server, path):
     assert 0 < int(throttled.headers["Retry-After"]) <= 300
     assert "Too many failed sign-ins" in throttled.text
     assert attempt("the-right-password-3").status_code == 429  # guessing right now tells nothing
+
+
+@pytest.mark.parametrize("path, shape", [("/api/v1/remove", "ours"), ("/v1.0/removebg", "remove.bg"), ("/api/jobs", "page")])
+def test_a_body_over_the_limit_is_refused_in_each_apis_shape(server, path, shape):
+    import socket
+
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+                  f"Content-Length: {500 * 1024 * 1024}\r\n\r\n").encode())
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    sock.close()
+    head, body = answer.split(b"\r\n\r\n", 1)
+    status, error = int(head.split()[1]), json.loads(body)
+    if shape == "remove.bg":
+        assert status == 400 and error["errors"][0]["code"] == "file_too_large"
+    elif shape == "ours":
+        assert status == 413 and error["error"]["code"] == "file_too_large"
+    else:
+        assert status == 413 and "limit" in error["error"]

@@ -29,7 +29,7 @@ def finished_job(client, worker) -> dict:
 def job_urls(job: dict) -> list[str]:
     base = f"/api/jobs/{job['id']}"
     return [base, f"{base}/preview", f"{base}/original", f"{base}/download", f"{base}/download?mask=1",
-            f"{base}/idphoto", f"{base}/sheet?sheet=a4&format=pdf", f"/api/batches/{job['batch']}/download"]
+            f"{base}/edit", f"{base}/idphoto", f"{base}/sheet?sheet=a4&format=pdf", f"/api/batches/{job['batch']}/download"]
 
 
 @pytest.mark.django_db
