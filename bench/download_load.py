@@ -79,8 +79,9 @@ class Sampler(threading.Thread):
 
 
 def heavy_queries(count: int) -> list[str]:
+    """``count`` different downloads: the blurred backdrop in each format, then colours."""
     formats = ("jpg", "png", "webp")
-    return [f"format={formats[i % 3]}&bg={'blur' if i % 3 == 0 else f'{(i * 37) % 256:02X}40C0'}" for i in range(count)]
+    return [f"format={formats[i % 3]}&bg={'blur' if i < 3 else f'{i * 17 % 256:02X}40C0'}" for i in range(count)]
 
 
 def main() -> None:
