@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 from PIL import Image
@@ -56,6 +57,12 @@ def _normalise(rgb: np.ndarray) -> torch.Tensor:
     return torch.tensor(rgb).permute(2, 0, 1).float().div_(255.0).sub_(INPUT_MEAN)  # copies: decoded arrays are read-only
 
 
+def _aspect_grid(height: int, width: int, size: int = MODEL_SIZE) -> tuple[int, int]:
+    """(rows, cols) of an image of ``height`` x ``width`` with its long side scaled to ``size``."""
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def letterbox(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Placement]:
     """(H, W, 3) uint8 RGB -> (3, size, size) float32 in [-0.5, 0.5] and the image's placement.
 
@@ -64,8 +71,7 @@ def letterbox(rgb: np.ndarray, size: int = MODEL_SIZE) -> tuple[torch.Tensor, Pl
     when shrinking, so large photos are area-averaged rather than aliased.
     """
     h, w = rgb.shape[:2]
-    scale = size / max(h, w)
-    nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+    nh, nw = _aspect_grid(h, w, size)
     if (nh, nw) != (h, w):
         rgb = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.Resampling.BILINEAR))
     place = Placement(top=(size - nh) // 2, left=(size - nw) // 2, height=nh, width=nw)
@@ -89,8 +95,10 @@ FRAMINGS: dict[str, Framing] = {"letterbox": letterbox, "stretch": stretch}
 
 # A map with more than this fraction of its pixels between 0.1 and 0.9 is a doubtful answer.
 UNSURE_LIMIT = 0.03
-# A subject covering at least this fraction of the photo's outermost pixels fills the frame.
-EDGE_CONTACT_LIMIT = 0.3
+# A part the second framing adds must come within this many map pixels of the first's subject.
+PART_REACH = 2
+# ... and brings its soft surroundings along, this far (map pixels) around it.
+PART_MARGIN = 4
 
 
 def unsure_fraction(prob: np.ndarray) -> float:
@@ -98,20 +106,39 @@ def unsure_fraction(prob: np.ndarray) -> float:
     return float(((prob > 0.1) & (prob < 0.9)).mean())
 
 
-def edge_contact(prob: np.ndarray) -> float:
-    """Share of the map's outermost rows and columns that is foreground (p > 0.5)."""
-    rim = np.concatenate((prob[0], prob[-1], prob[1:-1, 0], prob[1:-1, -1]))
-    return float((rim > 0.5).mean())
-
-
 def worth_a_second_look(prob: np.ndarray) -> bool:
-    """Whether a letterboxed answer should be checked against the stretched framing.
+    """Whether a stretched answer is doubtful enough to segment the photo letterboxed as well."""
+    return unsure_fraction(prob) > UNSURE_LIMIT
 
-    Only doubtful maps, and not those of subjects that fill the frame: they need the
-    letterbox's margin, stretching them is what fails, and their hair alone makes a map
-    look doubtful (BENCHMARKS.md).
+
+def on_grid(prob: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A (h, w) probability map resampled to (height, width) float32 (area average when shrinking)."""
+    if prob.shape == (height, width):
+        return prob
+    shrink = height <= prob.shape[0] and width <= prob.shape[1]
+    return cv2.resize(prob, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+
+
+def fuse_parts(base: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``base`` with every part of ``other`` that touches base's subject; both (h, w) float in [0, 1].
+
+    Each framing can miss a different part of a subject (a dark body on dark rock, seen by
+    only one of them), so picking one whole map drops it. A part is a connected region
+    where ``other`` says subject (p > 0.5) that comes within PART_REACH pixels of base's
+    subject; in it and PART_MARGIN pixels around it the two maps are merged by their
+    maximum, elsewhere base is kept, so a blob only the second framing imagines, away from
+    the subject, is not added. On the tune halves this beat picking the surer map, a
+    plain maximum and a mean (BENCHMARKS.md). Returns (h, w) float32.
     """
-    return unsure_fraction(prob) > UNSURE_LIMIT and edge_contact(prob) < EDGE_CONTACT_LIMIT
+    count, labels = cv2.connectedComponents((other > 0.5).astype(np.uint8), connectivity=8)
+    reach = 2 * PART_REACH + 1
+    near = cv2.dilate((base > 0.5).astype(np.uint8), np.ones((reach, reach), np.uint8)) > 0
+    touching = np.zeros(count, bool)
+    touching[np.unique(labels[near & (other > 0.5)])] = True
+    touching[0] = False  # label 0 is everything other calls background
+    margin = 2 * PART_MARGIN + 1
+    parts = cv2.dilate(touching[labels].astype(np.uint8), np.ones((margin, margin), np.uint8)) > 0
+    return np.where(parts, np.maximum(base, other), base).astype(np.float32)
 
 
 # Stages in execution order, with the scale level each runs at (level k: 1/4**k of the pixels).
@@ -216,26 +243,30 @@ class Segmenter:
     ) -> list[np.ndarray]:
         """RGB uint8 images (any sizes) -> float32 probabilities in [0, 1], one map per image.
 
-        A map covers the whole image at the model's scale (letterboxed: the image's aspect,
-        long side MODEL_SIZE; stretched: MODEL_SIZE square); ``full_resolution_alpha``
-        brings either to the photo. ``progress`` receives the fraction of the work done.
+        A map covers the whole image at the model's scale: with ``framing="auto"`` and
+        ``letterbox`` it has the image's aspect, long side MODEL_SIZE; ``stretch`` alone gives
+        the MODEL_SIZE square. ``full_resolution_alpha`` brings any of them to the photo.
+        ``progress`` receives the fraction of the work done.
 
-        With ``framing="auto"`` each photo is first letterboxed: subjects that reach the
-        photo's edge keep a margin, which the model needs (on the alpha-matting set,
-        stretching turns some portraits inside out). Where the answer is doubtful and the
-        subject does not fill the frame (``worth_a_second_look``), the photo is segmented
-        again stretched, as the model was trained, and the surer map wins: the two framings
-        fail on different photos (BENCHMARKS.md).
+        With ``framing="auto"`` each photo is first stretched, as the model was trained (and
+        as rembg does). Where that answer is doubtful (``worth_a_second_look``) the photo is
+        segmented again letterboxed, which keeps a margin around subjects that fill the
+        frame (stretched, the model turns some portraits inside out), and the letterboxed
+        parts that touch the stretched subject are added (``fuse_parts``): the two framings
+        see different parts of some subjects. Chosen on the tune halves (BENCHMARKS.md).
         """
-        first = FRAMINGS.get(self.framing, letterbox)  # auto starts letterboxed
+        first = FRAMINGS.get(self.framing, stretch)  # auto starts stretched
         share = 0.5 if self.framing == "auto" else 1.0
         maps = self._predict_framed(images, first, batch_size, progress, 0.0, share)
         if self.framing == "auto":
             doubted = [i for i, prob in enumerate(maps) if worth_a_second_look(prob)]
-            second = self._predict_framed([images[i] for i in doubted], stretch, batch_size, progress, share, 1.0)
-            for i, prob in zip(doubted, second):
-                if unsure_fraction(prob) < unsure_fraction(maps[i]):
-                    maps[i] = prob
+            second = self._predict_framed([images[i] for i in doubted], letterbox, batch_size, progress, share, 1.0)
+            boxed = dict(zip(doubted, second))
+            for i, img in enumerate(images):
+                if i in boxed:
+                    maps[i] = fuse_parts(on_grid(maps[i], *boxed[i].shape), boxed[i])
+                else:
+                    maps[i] = on_grid(maps[i], *_aspect_grid(img.shape[0], img.shape[1]))
         if progress:
             progress(1.0)
         return maps

@@ -11,7 +11,9 @@ from remover.engine import compose
 from remover.engine.imageio import decode_image
 from remover.engine.pipeline import Background, cut_out, remove_background, render
 from remover.engine.refine import MAX_PUSH, estimate_foreground, full_resolution_alpha
-from remover.engine.segmenter import UNSURE_LIMIT, Segmenter, letterbox, stretch, unsure_fraction, worth_a_second_look
+from remover.engine.segmenter import (
+    UNSURE_LIMIT, Segmenter, fuse_parts, letterbox, stretch, unsure_fraction, worth_a_second_look,
+)
 from tests.conftest import png_bytes
 
 
@@ -100,69 +102,99 @@ def test_stretch_fills_the_square():
 
 
 class ScriptedSegmenter(Segmenter):
-    """No model: answers a letterboxed canvas (grey rows on top) with ``letterbox_answer`` and a
-    stretched one with a clean cut-out, and records which framings it was shown."""
+    """No model: answers each canvas with ``answers[framing](rows, cols)``, a map over the image
+    (rows x cols of the canvas it fills), and records which framings it was shown."""
 
-    def __init__(self, framing: str, letterbox_answer: float):
-        self.framing, self.letterbox_answer, self.shown = framing, letterbox_answer, []
+    def __init__(self, framing: str, answers: dict):
+        self.framing, self.answers, self.shown = framing, answers, []
 
     def forward(self, batch, progress=None):
         import torch
 
-        out = torch.zeros(batch.shape[0], 1, *batch.shape[2:])
+        size = batch.shape[-1]
+        out = torch.zeros(batch.shape[0], 1, size, size)
         for i, canvas in enumerate(batch):
-            letterboxed = bool((canvas[:, 0] == 0).all())
-            self.shown.append("letterbox" if letterboxed else "stretch")
-            if letterboxed:
-                out[i] = self.letterbox_answer
-            else:
-                out[i, :, :, : batch.shape[-1] // 2] = 1.0
+            rows = torch.nonzero((canvas != 0).any(dim=0).any(dim=1)).flatten()  # the image, not the grey margin
+            top, bottom = int(rows[0]), int(rows[-1]) + 1
+            name = "letterbox" if (top, bottom) != (0, size) else "stretch"
+            self.shown.append(name)
+            out[i, 0, top:bottom] = torch.from_numpy(self.answers[name](bottom - top, size))
         if progress:
             progress(1.0)
         return out
 
 
+def constant(value: float):
+    return lambda rows, cols: np.full((rows, cols), value, np.float32)
+
+
+def block(*boxes: tuple[float, float, float, float, float]):
+    """A map holding ``value`` in each (top, bottom, left, right, value) box, in fractions of the image."""
+    def answer(rows, cols):
+        prob = np.zeros((rows, cols), np.float32)
+        for top, bottom, left, right, value in boxes:
+            prob[round(top * rows):round(bottom * rows), round(left * cols):round(right * cols)] = value
+        return prob
+    return answer
+
+
 WIDE = np.full((100, 400, 3), 200, np.uint8)
+CLEAN = block((0.2, 0.8, 0.1, 0.5, 1.0))  # a sure answer
 
 
-def test_a_sure_letterboxed_answer_is_kept_without_a_second_pass():
-    model = ScriptedSegmenter("auto", letterbox_answer=1.0)
+def test_a_sure_stretched_answer_is_kept_without_a_second_pass():
+    model = ScriptedSegmenter("auto", {"stretch": CLEAN, "letterbox": constant(0.0)})
     (prob,) = model.predict([WIDE])
-    assert model.shown == ["letterbox"]
-    assert prob.shape == (256, 1024)  # the letterboxed image's region: its aspect, long side 1024
+    assert model.shown == ["stretch"]
+    assert prob.shape == (256, 1024)  # on the image's aspect, long side 1024
+    assert prob[128, 300] == pytest.approx(1.0) and prob[128, 800] == 0.0
 
 
-def test_a_doubtful_letterboxed_answer_is_checked_stretched_and_the_surer_map_wins():
-    model = ScriptedSegmenter("auto", letterbox_answer=0.5)  # every pixel unsure
+def test_a_doubtful_stretched_answer_is_looked_at_again_letterboxed():
+    model = ScriptedSegmenter("auto", {"stretch": constant(0.5), "letterbox": CLEAN})
     seen = []
-    sure, = model.predict([WIDE], progress=seen.append)
-    assert model.shown == ["letterbox", "stretch"]
-    assert sure.shape == (1024, 1024) and unsure_fraction(sure) < UNSURE_LIMIT
+    (prob,) = model.predict([WIDE], progress=seen.append)
+    assert model.shown == ["stretch", "letterbox"]
+    assert prob.shape == (256, 1024)
     assert seen == sorted(seen) and seen[-1] == 1.0
-    # In a batch only the doubtful photo goes round again. A square photo fills the
-    # letterbox canvas (no grey rows), so the script answers it surely the first time.
-    mixed = ScriptedSegmenter("auto", letterbox_answer=0.5)
+    # In a batch only the doubtful photo goes round again.
+    mixed = ScriptedSegmenter("auto", {"stretch": constant(0.5), "letterbox": CLEAN})
+    mixed.answers["stretch"] = lambda rows, cols: (CLEAN if len(mixed.shown) == 2 else constant(0.5))(rows, cols)
     maps = mixed.predict([WIDE, np.full((64, 64, 3), 9, np.uint8)])
-    assert len(mixed.shown) == 3 and mixed.shown[0] == "letterbox"
-    assert [m.shape for m in maps] == [(1024, 1024), (1024, 1024)]
-    assert all(unsure_fraction(m) < UNSURE_LIMIT for m in maps)
+    assert mixed.shown == ["stretch", "stretch", "letterbox"]
+    assert [m.shape for m in maps] == [(256, 1024), (1024, 1024)]
 
 
-def test_only_doubtful_maps_of_subjects_not_filling_the_frame_get_a_second_look():
+def test_a_subject_whose_parts_each_framing_sees_differently_keeps_both_parts():
+    # Stretched, the model finds the left part (with a soft, doubtful surround); letterboxed,
+    # the right part that touches it, and a blob far from the subject that is not there.
+    left = block((0.1, 0.9, 0.02, 0.48, 0.5), (0.25, 0.75, 0.1, 0.4, 1.0))
+    right = block((0.25, 0.75, 0.4, 0.7, 1.0), (0.4, 0.6, 0.9, 0.97, 1.0))
+    model = ScriptedSegmenter("auto", {"stretch": left, "letterbox": right})
+    (prob,) = model.predict([WIDE])
+    assert model.shown == ["stretch", "letterbox"]
+    rows = slice(90, 166)  # the middle of the subject's rows on the 256 x 1024 map
+    assert prob[rows, 110:400].min() > 0.99  # the part only the stretched framing saw
+    assert prob[rows, 415:710].min() > 0.99  # the part only the letterboxed framing saw
+    assert prob[:, 930:990].max() == 0.0  # the lone blob away from the subject is not added
+    # Where the second framing sees nothing, the first map is kept as it was.
+    base, other = left(256, 1024), right(256, 1024)
+    fused = fuse_parts(base, other)
+    assert (fused[:, :300] == base[:, :300]).all() and fused[rows, 415:710].min() == 1.0
+
+
+def test_only_doubtful_maps_get_a_second_look():
     inside = np.zeros((100, 100), np.float32)
     inside[30:70, 30:70] = 1.0
     assert not worth_a_second_look(inside)  # sure
     blurred = inside.copy()
     blurred[20:80, 20:80] = np.maximum(blurred[20:80, 20:80], 0.5)  # a wide unsure ring
-    assert worth_a_second_look(blurred)
-    touching = blurred.copy()
-    touching[60:, :] = 1.0  # the subject fills the bottom of the frame: the letterbox margin is right
-    assert not worth_a_second_look(touching)
+    assert worth_a_second_look(blurred) and unsure_fraction(blurred) > UNSURE_LIMIT
 
 
 def test_fixed_framings_run_once():
     for framing in ("letterbox", "stretch"):
-        model = ScriptedSegmenter(framing, letterbox_answer=0.5)
+        model = ScriptedSegmenter(framing, {"stretch": constant(0.5), "letterbox": constant(0.5)})
         model.predict([WIDE])
         assert model.shown == [framing]
     with pytest.raises(ValueError, match="framing"):
