@@ -6,7 +6,9 @@ Every suite and benchmark that needs a real server uses this one class."""
 from __future__ import annotations
 
 import os
+import json
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -85,3 +87,18 @@ class Daphne:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def read_json_answer(sock: socket.socket) -> tuple[int, dict]:
+    """(status, JSON body) of the HTTP answer arriving on a raw socket (for requests that a
+    client library would not send, such as a declared body that never comes)."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(
+        dict(line.split(b": ", 1) for line in data.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]).get(b"Content-Length", 0)
+    ):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    return int(head.split()[1]), json.loads(body)

@@ -24,7 +24,7 @@ from websockets.sync.client import connect as ws_connect
 
 from remover import ratelimit
 from remover.models import Job
-from tests.live_server import Daphne
+from tests.live_server import Daphne, read_json_answer
 from tests.web.helpers import image_bytes, upload
 
 from .helpers import HOST, ORIGIN, session_with_job
@@ -45,25 +45,12 @@ def raw_request(server, head: str) -> socket.socket:
     return sock
 
 
-def read_response(sock: socket.socket) -> tuple[int, dict]:
-    data = b""
-    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < int(
-        dict(line.split(b": ", 1) for line in data.split(b"\r\n\r\n")[0].split(b"\r\n")[1:]).get(b"Content-Length", 0)
-    ):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    head, body = data.split(b"\r\n\r\n", 1)
-    return int(head.split()[1]), json.loads(body)
-
-
 def test_a_declared_length_over_the_limit_is_answered_before_any_body_is_sent(small_limit_server):
     sock = raw_request(small_limit_server, (
         "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
         f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
     ))
-    status, body = read_response(sock)  # not one byte of the 50 MB was sent
+    status, body = read_json_answer(sock)  # not one byte of the 50 MB was sent
     sock.close()
     assert status == 413
     assert body == {"error": "This upload is 50.0 MB; the limit is 1 MB per image. Please upload a smaller file."}
@@ -83,7 +70,7 @@ def test_a_chunked_body_is_cut_off_soon_after_the_limit(small_limit_server):
             break
         sent += 64 * 1024
         answered = bool(select.select([sock], [], [], 0)[0])
-    status, body = read_response(sock)
+    status, body = read_json_answer(sock)
     sock.close()
     assert status == 413 and "the limit is 1 MB per image" in body["error"]
     # Stopped early: what was sent is the limit plus what the loopback socket buffers held.

@@ -16,7 +16,7 @@ import requests
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from tests.live_server import Daphne
+from tests.live_server import Daphne, read_json_answer
 from tests.web.helpers import image_bytes
 
 DEBUG_MARKERS = ("Traceback", "URLconf", "DisallowedHost", "TooManyFilesSent", "OverflowError", "settings.py",
@@ -204,15 +204,8 @@ def test_a_body_over_the_limit_is_refused_in_each_apis_shape(server, path, shape
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     sock.sendall((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
                   f"Content-Length: {500 * 1024 * 1024}\r\n\r\n").encode())
-    answer = b""
-    while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        answer += chunk
+    status, error = read_json_answer(sock)
     sock.close()
-    head, body = answer.split(b"\r\n\r\n", 1)
-    status, error = int(head.split()[1]), json.loads(body)
     if shape == "remove.bg":
         assert status == 400 and error["errors"][0]["code"] == "file_too_large"
     elif shape == "ours":
