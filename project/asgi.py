@@ -10,9 +10,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs apps loaded)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from remover import bodylimit  # noqa: E402
-from remover.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
-from remover.worker import StartWorker  # noqa: E402
+from remover.processing.worker import StartWorker  # noqa: E402
+from remover.web import bodylimit  # noqa: E402
+from remover.web.routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
 
 bodylimit.install()  # under daphne, bodies over the upload limit are refused as they arrive
 

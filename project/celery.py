@@ -17,10 +17,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 app = Celery("clearcut")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
-# Names shared with remover/dispatch.py, which picks one per job.
+# Names shared with remover/processing/dispatch.py, which picks one per job.
 INTERACTIVE, BATCH, IDPHOTO = "clearcut.interactive", "clearcut.batch", "clearcut.idphoto"
 # Each queue bound by its own routing key: a message lands in exactly one of them.
 app.conf.task_queues = [Queue(name, routing_key=name) for name in (INTERACTIVE, BATCH, IDPHOTO)]
 app.conf.task_default_queue = INTERACTIVE
 
-app.autodiscover_tasks()
+app.autodiscover_tasks(related_name="processing.tasks")  # remover/processing/tasks.py

@@ -74,10 +74,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "remover.middleware.SecurityHeadersMiddleware",
+    "remover.web.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "remover.loginthrottle.LoginThrottleMiddleware",
+    "remover.web.loginthrottle.LoginThrottleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -138,7 +138,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-CSRF_FAILURE_VIEW = "remover.api.csrf_failure"  # JSON for the API, Django's page elsewhere
+CSRF_FAILURE_VIEW = "remover.web.page_api.csrf_failure"  # JSON for the API, Django's page elsewhere
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -190,7 +190,7 @@ CLEARCUT_DEVICE = os.environ.get("CLEARCUT_DEVICE", "auto")  # auto | cpu | cuda
 CLEARCUT_PRECISION = os.environ.get("CLEARCUT_PRECISION", "auto")  # auto | fp32 | bf16 | fp16 (CUDA)
 CLEARCUT_MAX_MEGAPIXELS = env_float("CLEARCUT_MAX_MEGAPIXELS", 50)
 
-# Web app: uploads, tiers, quotas and retention (remover.limits reads these).
+# Web app: uploads, tiers, quotas and retention (remover.web.limits reads these).
 CLEARCUT_MAX_UPLOAD_MB = env_float("CLEARCUT_MAX_UPLOAD_MB", 25)
 CLEARCUT_BATCH_MAX_FILES = env_int("CLEARCUT_BATCH_MAX_FILES", 20)
 CLEARCUT_FREE_MEGAPIXELS = env_float("CLEARCUT_FREE_MEGAPIXELS", 1)  # anonymous and free downloads
@@ -203,8 +203,8 @@ CLEARCUT_RETENTION_HOURS = env_float("CLEARCUT_RETENTION_HOURS", 24)
 
 # Where inference runs. "thread": the in-process worker (one model, started by the first
 # connection or upload). "none": no thread; queued jobs wait until the code calls
-# remover.worker.get_worker().drain() (tests that run jobs step by step). "celery": jobs
-# go to Celery workers through Redis (remover/dispatch.py, remover/tasks.py).
+# remover.processing.worker.get_worker().drain() (tests that run jobs step by step). "celery": jobs
+# go to Celery workers through Redis (remover/processing/dispatch.py, remover/processing/tasks.py).
 CLEARCUT_WORKER = os.environ.get("CLEARCUT_WORKER", "thread")
 if CLEARCUT_WORKER not in ("thread", "none", "celery"):  # a typo would leave every upload queued forever
     raise RuntimeError(f"CLEARCUT_WORKER must be 'thread', 'none' or 'celery', not {CLEARCUT_WORKER!r}")
@@ -232,7 +232,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True  # a killed pool process puts its messa
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # a busy worker does not hold jobs an idle one could run
 CELERY_WORKER_CONCURRENCY = env_int("CLEARCUT_WORKER_CONCURRENCY", 1)  # model copies per worker
 # GPU workers: jobs running in threads of one process (-P threads) share forward passes of up
-# to this many images, waiting this long for company (remover/batching.py). 1: no batching.
+# to this many images, waiting this long for company (remover/processing/batching.py). 1: no batching.
 CLEARCUT_BATCH_SIZE = env_int("CLEARCUT_BATCH_SIZE", 1)
 CLEARCUT_BATCH_WAIT_MS = env_float("CLEARCUT_BATCH_WAIT_MS", 20)
 CELERY_TASK_SOFT_TIME_LIMIT = CLEARCUT_JOB_TIME_LIMIT  # the job ends in "error", the worker lives on
@@ -255,7 +255,7 @@ CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120  # a pool process loads the model before 
 # The retention sweep, for `celery -A project beat` (run exactly one beat process).
 CELERY_BEAT_SCHEDULE = {"clearcut-sweep": {"task": "clearcut.sweep", "schedule": CLEARCUT_SWEEP_SECONDS}}
 
-# Abuse limits (remover/ratelimit.py): attempts per minute, per session and per network
+# Abuse limits (remover/web/ratelimit.py): attempts per minute, per session and per network
 # (IPv4 address or IPv6 /64); 0 turns a limit off. A page uploads a batch of up to
 # CLEARCUT_BATCH_MAX_FILES at once and opens one socket per image, hence the headroom.
 CLEARCUT_UPLOADS_PER_MINUTE = env_int("CLEARCUT_UPLOADS_PER_MINUTE", 30)
@@ -263,7 +263,7 @@ CLEARCUT_UPLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_UPLOADS_PER_MINUTE_PER_IP
 CLEARCUT_SOCKETS_PER_MINUTE = env_int("CLEARCUT_SOCKETS_PER_MINUTE", 60)
 CLEARCUT_SOCKETS_PER_MINUTE_PER_IP = env_int("CLEARCUT_SOCKETS_PER_MINUTE_PER_IP", 120)
 
-# Downloads (remover/renders.py): renders of large photos run CLEARCUT_RENDER_WORKERS at a
+# Downloads (remover/web/renders.py): renders of large photos run CLEARCUT_RENDER_WORKERS at a
 # time with at most CLEARCUT_RENDER_QUEUE waiting (then 503 + Retry-After); photos up to
 # CLEARCUT_RENDER_LIGHT_MEGAPIXELS have a lane of their own, so they never wait behind them.
 # Every distinct render is kept in storage until its job is deleted.
@@ -271,11 +271,11 @@ CLEARCUT_RENDER_WORKERS = env_int("CLEARCUT_RENDER_WORKERS", 1)
 CLEARCUT_RENDER_QUEUE = env_int("CLEARCUT_RENDER_QUEUE", 8)
 CLEARCUT_RENDER_LIGHT_MEGAPIXELS = env_float("CLEARCUT_RENDER_LIGHT_MEGAPIXELS", 4)
 # A download larger than the preview waits this long for the full-size cut-out, which the
-# worker stores right after announcing "done" (remover/jobs.py); then 503 + Retry-After.
+# worker stores right after announcing "done" (remover/processing/jobs.py); then 503 + Retry-After.
 CLEARCUT_FULL_SIZE_WAIT_SECONDS = env_float("CLEARCUT_FULL_SIZE_WAIT_SECONDS", 60)
 CLEARCUT_DOWNLOADS_PER_MINUTE = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE", 60)
 CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP = env_int("CLEARCUT_DOWNLOADS_PER_MINUTE_PER_IP", 120)
-# Sign-in throttling (remover/loginthrottle.py), on the site's and the admin's sign-in: failed
+# Sign-in throttling (remover/web/loginthrottle.py), on the site's and the admin's sign-in: failed
 # attempts per account from one network and per network within CLEARCUT_LOGIN_WINDOW_SECONDS,
 # and per account from anywhere within CLEARCUT_LOGIN_ACCOUNT_WINDOW_SECONDS; past a limit,
 # sign-ins are refused (429) until that window ends. The per-account limit is high and its
@@ -308,7 +308,7 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-# Content-Security-Policy (remover/middleware.py). Only our own scripts and styles (the
+# Content-Security-Policy (remover/web/middleware.py). Only our own scripts and styles (the
 # templates have no inline ones); images also from blob: (the page shows the chosen files
 # and canvas output before and after upload; nothing uses data: URLs); fetch and the
 # progress WebSocket to this site only ('self' covers ws: and wss: to the same host).

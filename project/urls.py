@@ -15,5 +15,5 @@ urlpatterns = [
 
 # Django's own refusals (too many files or fields, a foreign Host) and crashes answer the
 # APIs in their JSON shapes; pages keep Django's plain pages (never a traceback).
-handler400 = "remover.api.bad_request"
-handler500 = "remover.api.server_error"
+handler400 = "remover.web.page_api.bad_request"
+handler500 = "remover.web.page_api.server_error"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DailyUsage, Job
+from remover.models import DailyUsage, Job
 
 
 @admin.register(Job)
@@ -32,4 +32,4 @@ class DailyUsageAdmin(admin.ModelAdmin):
         return False
 
 
-from .devapi import admin as devapi_admin  # noqa: E402,F401  (registers the API's models)
+from remover.devapi import admin as devapi_admin  # noqa: E402,F401  (registers the API's models)

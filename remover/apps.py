@@ -6,4 +6,4 @@ class RemoverConfig(AppConfig):
     verbose_name = "Clearcut background remover"
 
     def ready(self):
-        from . import loginthrottle  # noqa: F401  (connects the sign-in signal receivers)
+        from remover.web import loginthrottle  # noqa: F401  (connects the sign-in signal receivers)

@@ -66,7 +66,7 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     options = models.JSONField(default=dict, blank=True)
     # Who runs the job (a Celery task id; empty for the in-process worker) and how many
-    # times it was started: see remover.jobs.process_job.
+    # times it was started: see remover.processing.jobs.process_job.
     claimed_by = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
@@ -77,14 +77,14 @@ class Job(models.Model):
     height = models.PositiveIntegerField(default=0)
 
     input = models.FileField(upload_to=input_path, max_length=200)
-    # RGBA PNG, full resolution; stored just after "done" (remover/jobs.py), so briefly empty.
+    # RGBA PNG, full resolution; stored just after "done" (remover/processing/jobs.py), so briefly empty.
     cutout = models.FileField(upload_to=cutout_path, max_length=200, blank=True)
     preview = models.FileField(upload_to=preview_path, max_length=200, blank=True)  # RGBA PNG, preview size
     original = models.FileField(upload_to=original_path, max_length=200, blank=True)  # upright JPEG, preview size
     # ID photo jobs (options["mode"] == "idphoto"): the compliance report of the photo, which is
-    # stored as the cut-out (remover/idphoto_jobs.py).
+    # stored as the cut-out (remover/processing/idphoto_jobs.py).
     idphoto_report = models.JSONField(null=True, blank=True)
-    # The owner's touch-up brush strokes over the AI result (remover/edits.py), applied to
+    # The owner's touch-up brush strokes over the AI result (remover/processing/edits.py), applied to
     # every download; None = the AI result as it is. edit_revision counts every change, so
     # anything rendered from an older edit can tell it is stale.
     edit = models.JSONField(null=True, blank=True)
@@ -115,7 +115,7 @@ class Job(models.Model):
 
 
 def renders_folder(job_id) -> str:
-    """Where the job's downloads are kept once rendered (remover/renders.py)."""
+    """Where the job's downloads are kept once rendered (remover/web/renders.py)."""
     return f"renders/{job_id}"
 
 
@@ -165,4 +165,4 @@ class DailyUsage(models.Model):
 
 
 # The developer API's models (keys, credits, API jobs, webhooks) live beside its code.
-from .devapi.models import ApiJob, ApiKey, ApiKeyUsage, WebhookDelivery  # noqa: E402,F401
+from remover.devapi.models import ApiJob, ApiKey, ApiKeyUsage, WebhookDelivery  # noqa: E402,F401

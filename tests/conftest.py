@@ -55,7 +55,7 @@ def sqlite_readers_do_not_lock():
 
 @pytest.fixture(autouse=True)
 def fresh_rate_limits():
-    """Rate-limit counters (remover/ratelimit.py) live in the cache: every test starts with none,
+    """Rate-limit counters (remover/web/ratelimit.py) live in the cache: every test starts with none,
     however many uploads the tests before it made from 127.0.0.1 within the minute."""
     from django.core.cache import cache
 

@@ -34,3 +34,50 @@ def test_engine_and_idphoto_import_no_django():
     found = json.loads(result.stdout)
     assert {"remover.engine.pipeline", "remover.idphoto.pipeline"} <= set(found["imported"])
     assert found["django"] == [], f"the engine or idphoto pulls in Django: {found['django']}"
+
+
+def module_imports(path: Path, name: str) -> set[str]:
+    """The ``remover`` modules that module ``name`` (file ``path``) imports, at the top or
+    inside a function (a late import hides a cycle, it does not remove it)."""
+    import ast
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            found.add(base)
+            found |= {f"{base}.{alias.name}" for alias in node.names}
+    return {module for module in found if module.startswith("remover")}
+
+
+def test_the_packages_import_no_cycle():
+    """The layers of the README's code map: no module of remover/ imports, through others,
+    itself (``dispatch.py`` and ``worker.py`` once imported each other)."""
+    modules = {}
+    for path in sorted((ROOT / "remover").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = {name: {m for m in module_imports(path, name) if m in modules and m != name} for name, path in modules.items()}
+    assert {"remover.web.page_api", "remover.processing.jobs"} <= graph.keys()
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if state.get(target) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(target):] + [target]))
+            if target not in state:
+                visit(target, trail + [target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])

@@ -2,5 +2,5 @@
 with signed webhooks), the OpenAPI document and the human docs.
 
 It adds no pipeline of its own: every image becomes a :class:`remover.models.Job`, queued on the
-same worker as the site's uploads and processed by :func:`remover.jobs.process_job`.
+same worker as the site's uploads and processed by :func:`remover.processing.jobs.process_job`.
 """

@@ -22,8 +22,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.http import QueryDict
 from django.http.multipartparser import MultiPartParserError
 
-from remover import limits
-from remover.limits import Refused, UploadInfo
+from remover.web import limits
+from remover.web.limits import Refused, UploadInfo
 
 from . import conf
 from .addresses import AddressPolicy
@@ -41,7 +41,7 @@ def _base64_length(size: int) -> int:
 
 def max_body_bytes() -> int:
     """The largest body we read: the site's request limit (daphne enforces the same one as the
-    body arrives, see remover/bodylimit.py). Base64 counts as sent, 4/3 of the image."""
+    body arrives, see remover/web/bodylimit.py). Base64 counts as sent, 4/3 of the image."""
     return limits.max_request_bytes()
 
 
@@ -182,7 +182,7 @@ def read_background(fields: Mapping, files: Mapping, fetcher: Fetcher | None = N
 
 
 def inspect(upload: UploadedFile, label: str = "image") -> UploadInfo:
-    """Size and format checks shared with the site's uploads (remover/limits.py)."""
+    """Size and format checks shared with the site's uploads (remover/web/limits.py)."""
     if not upload.size:
         raise ApiError("invalid_parameter", f"The {label} is empty.")
     try:

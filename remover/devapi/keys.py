@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from remover.limits import Tier, tier_for
+from remover.web.limits import Tier, tier_for
 
 from . import conf
 from .errors import ApiError

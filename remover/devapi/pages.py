@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from remover.idphoto.presets import load_presets
-from remover.limits import tier_for
+from remover.web.limits import tier_for
 
 from . import conf
 from .errors import CATALOGUE

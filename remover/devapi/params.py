@@ -18,7 +18,7 @@ from PIL import ImageColor
 from remover.engine.canvas import ASPECTS, SHADOW_STYLES
 from remover.idphoto.errors import IdPhotoError
 from remover.idphoto.presets import get_preset
-from remover.limits import Tier
+from remover.web.limits import Tier
 
 from .errors import ApiError
 

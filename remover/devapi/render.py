@@ -2,7 +2,7 @@
 with the request's parameters: roi, semitransparency, crop, scale and position, shadow, size
 (capped by the key's tier), background, channels, format. No model runs here, so the web
 process can do it (off its event loop). The framing itself is remover/engine/canvas.py's. In
-ID photo mode the stored cut-out is already the framed photo (remover/jobs.py)."""
+ID photo mode the stored cut-out is already the framed photo (remover/processing/jobs.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,20 @@ from django.conf import settings
 from PIL import Image
 
 from remover.engine import compose
-from remover.engine.canvas import Framing, crop_to_subject, frame, subject_box, with_shadow
+from remover.engine.canvas import (
+    Framing,
+    crop_to_subject,
+    frame,
+    subject_box,
+    with_shadow,
+)
 from remover.engine.compose import CutOut
 from remover.engine.imageio import ImageError, decode_image, encode_image
 from remover.idphoto.jpeg import encode_jpeg
 from remover.idphoto.presets import get_preset
-from remover.jobs import load_cutout
-from remover.limits import Tier
 from remover.models import Job
+from remover.processing.jobs import load_cutout
+from remover.web.limits import Tier
 
 from . import conf
 from .errors import ApiError

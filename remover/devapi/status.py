@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from remover import jobs
 from remover.models import Job
+from remover.processing import jobs
 
 from .errors import ApiError
 from .models import ApiJob

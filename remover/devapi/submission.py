@@ -1,4 +1,4 @@
-"""Turning an API request into a queued job: the same :func:`remover.jobs.create_job` and
+"""Turning an API request into a queued job: the same :func:`remover.processing.jobs.create_job` and
 worker queue as the site's uploads, with the API's own record beside the job.
 
 Runs in a worker thread of the web server (never on its event loop): it parses the body and
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from remover import jobs, worker
+from remover.processing import jobs, worker
 
 from . import webhooks
 from .errors import ApiError

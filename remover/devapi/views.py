@@ -18,8 +18,8 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from remover.limits import Tier
 from remover.models import Job
+from remover.web.limits import Tier
 
 from . import conf, followup, openapi
 from .errors import ApiError, error_response

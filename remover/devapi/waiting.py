@@ -1,7 +1,7 @@
 """Waiting, without blocking the event loop, for a queued job to finish, wherever it runs.
 
 Whoever processes the job (the in-process worker today, Celery workers when scaled out)
-announces each step on the job's channel-layer group (remover/events.py). We listen there
+announces each step on the job's channel-layer group (remover/processing/events.py). We listen there
 to wake up as soon as the job ends, and read the database on every wake-up and at least
 every ``poll`` seconds: messages are best-effort, the database is the truth.
 """
@@ -14,8 +14,8 @@ import uuid
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from remover.events import group_name
 from remover.models import Job
+from remover.processing.events import group_name
 
 FINAL_STATUSES = (Job.Status.DONE, Job.Status.ERROR)
 

@@ -83,7 +83,7 @@ export class Api {
     return request(this.jobUrl(id), { method: "DELETE" });
   }
 
-  // The job's touch-up edit (remover/edit_api.py): {revision, strokes}.
+  // The job's touch-up edit (remover/web/edit_api.py): {revision, strokes}.
   getEdit(job) {
     return request(job.urls.edit);
   }

@@ -15,7 +15,7 @@ function backgroundQuery(background, format) {
   return { format, bg: "transparent" }; // a transparent JPG comes back on white
 }
 
-// Crop, canvas and shadow (framing.js) as the download's query (remover/downloads.py).
+// Crop, canvas and shadow (framing.js) as the download's query (remover/web/downloads.py).
 function framingQuery(framing) {
   if (!framing) return {};
   const query = {};

@@ -12,7 +12,7 @@ import { StageView } from "./stage-view.js";
 
 const $ = (id) => document.getElementById(id);
 
-// The server's limits on an edit (remover/edits.py).
+// The server's limits on an edit (remover/processing/edits.py).
 const MAX_STROKES = 500;
 const MAX_POINTS_PER_STROKE = 5000;
 const MAX_POINTS = 50000;

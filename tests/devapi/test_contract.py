@@ -178,7 +178,7 @@ def test_job_with_a_webhook_that_fails_once(live, astronaut):
 
 
 def test_a_body_over_the_limit_is_refused_as_it_arrives_in_the_api_shape(live):
-    """daphne answers 413 from the declared length, before reading the body (remover/bodylimit.py)."""
+    """daphne answers 413 from the declared length, before reading the body (remover/web/bodylimit.py)."""
     host, port = live.base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:
         raw.sendall(f"POST /api/v1/remove HTTP/1.1\r\nHost: {host}\r\nX-Api-Key: {live.key}\r\n"

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from remover.devapi.keys import authenticate, hash_key, key_tier
 from remover.devapi.models import ApiKey
-from remover.limits import tier_for
+from remover.web.limits import tier_for
 
 pytestmark = pytest.mark.django_db
 

@@ -23,8 +23,8 @@ from remover.devapi.params import SIZE_ALIASES, SIZES, Params, parse_params
 from remover.devapi.render import output_megapixels, render_cutout
 from remover.engine.canvas import subject_box
 from remover.engine.compose import CutOut
-from remover.limits import Tier
 from remover.models import Job
+from remover.web.limits import Tier
 
 from .helpers import documented, image_bytes, opened, post, post_json
 from .servers import reply, serving

@@ -16,12 +16,12 @@ import zipfile
 import numpy as np
 import pytest
 import remove_bg_api
-import requests
 import removebg.removebg as removebg_module
+import requests
 from PIL import Image
 from removebg import RemoveBg as BrilamClient
 
-from remover.limits import fit_megapixels
+from remover.web.limits import fit_megapixels
 from tests.conftest import png_bytes
 
 from .helpers import documented

@@ -12,11 +12,12 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from remover import jobs, limits
 from remover.devapi.waiting import wait_for_job
-from remover.events import Publisher, group_name
 from remover.models import Job
-from remover.worker import InProcessWorker
+from remover.processing import jobs
+from remover.processing.events import Publisher, group_name
+from remover.processing.thread_worker import InProcessWorker
+from remover.web import limits
 
 from .helpers import image_bytes
 

@@ -8,9 +8,9 @@ import threading
 import numpy as np
 import pytest
 
-from remover import batching, jobs
-from remover.batching import BatchingSegmenter
 from remover.models import Job
+from remover.processing import batching, jobs
+from remover.processing.batching import BatchingSegmenter
 from tests.web.helpers import FakeSegmenter
 
 from .test_claims import Published, make_job
@@ -83,7 +83,7 @@ def test_jobs_in_worker_threads_are_segmented_together(isolated, monkeypatch):
     isolated.CLEARCUT_BATCH_SIZE = 3
     isolated.CLEARCUT_BATCH_WAIT_MS = 5000
     fake = FakeSegmenter()
-    monkeypatch.setattr("remover.jobs.configured_segmenter", lambda: fake)
+    monkeypatch.setattr("remover.processing.jobs.configured_segmenter", lambda: fake)
     monkeypatch.setattr(batching, "_shared", None)
     queued = [make_job() for _ in range(3)]
     in_threads(lambda i: jobs.process_job(queued[i].pk, Published(), claim=f"task-{i}"), 3)

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from remover import jobs, limits, tasks
 from remover.models import Job
+from remover.processing import jobs, tasks
+from remover.web import limits
 from tests.web.helpers import FakeSegmenter, image_bytes
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fake_model(isolated, monkeypatch):
     fake = FakeSegmenter()
-    monkeypatch.setattr("remover.jobs.segmenter", lambda: fake)
+    monkeypatch.setattr("remover.processing.jobs.segmenter", lambda: fake)
     return fake
 
 

@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from remover import dispatch, worker
-from remover.dispatch import CeleryDispatcher
 from remover.models import Job
+from remover.processing import dispatch, worker
+from remover.processing.dispatch import CeleryDispatcher
 
 from .test_claims import make_job
 

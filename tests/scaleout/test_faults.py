@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from remover.dispatch import RECOVERY_LOCK
+from remover.processing.dispatch import RECOVERY_LOCK
 
 from .cluster import BIN, Process
 from .conftest import job_row

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from remover import health, metrics
-from remover.worker import InProcessWorker
+from remover.processing import health, metrics
+from remover.processing.thread_worker import InProcessWorker
 
 from .test_claims import make_job
 
@@ -58,9 +58,9 @@ def test_stage_times_failures_and_queue_lengths(client, settings, isolated, monk
 
     settings.CLEARCUT_METRICS_TOKEN = "s3cret"
     monkeypatch.setattr(metrics, "store", lambda fresh=metrics.MemoryStore(): fresh)
-    monkeypatch.setattr("remover.jobs.segmenter", FakeSegmenter)
+    monkeypatch.setattr("remover.processing.jobs.segmenter", FakeSegmenter)
     local = InProcessWorker(maxsize=10, sweep_seconds=300)
-    monkeypatch.setattr("remover.worker._worker", local)
+    monkeypatch.setattr("remover.processing.worker._worker", local)
     good, waiting = make_job(), make_job()
     broken = make_job()
     broken.input.storage.delete(broken.input.name)  # the upload vanished: the job fails

@@ -23,7 +23,8 @@ import os, threading, django
 django.setup()
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
-from remover import jobs, limits
+from remover.processing import jobs
+from remover.web import limits
 from remover.models import Job
 from tests.web.helpers import FakeSegmenter, image_bytes
 jobs.segmenter = FakeSegmenter

@@ -8,8 +8,9 @@ from channels.db import database_sync_to_async
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from remover import jobs, limits
-from remover.owners import SESSION_KEY
+from remover.processing import jobs
+from remover.web import limits
+from remover.web.owners import SESSION_KEY
 from tests.web.helpers import image_bytes
 
 ORIGIN = (b"origin", b"http://127.0.0.1")

@@ -22,13 +22,12 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from websockets.sync.client import connect as ws_connect
 
-from remover import ratelimit
 from remover.models import Job
+from remover.web import ratelimit
 from tests.live_server import Daphne, read_json_answer
 from tests.web.helpers import image_bytes, upload
 
 from .helpers import HOST, ORIGIN, session_with_job
-
 
 # --- Request bodies over the limit, on a real server ----------------------------------------
 

@@ -13,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from PIL import Image
 
-from remover.jobs import FAILED_MESSAGE
 from remover.models import Job
+from remover.processing.jobs import FAILED_MESSAGE
 from tests.web.helpers import FakeSegmenter, image_bytes, upload
 
 from . import corpus

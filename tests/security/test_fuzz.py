@@ -2,7 +2,7 @@
 
 Seeds are small valid files of every accepted format (and the corpus); hypothesis flips,
 overwrites, cuts, inserts and splices bytes. Whatever comes out, the request's header check
-(remover.limits.inspect_upload) and the worker's full decode (decode_image) must either
+(remover.web.limits.inspect_upload) and the worker's full decode (decode_image) must either
 succeed with a sane result or refuse with a message for a person, nothing else. This found
 KeyError, IndexError and TypeError escaping Pillow's TIFF and GIF parsers and RuntimeError
 from libheif; DECODE_FAILURES in remover/engine/imageio.py now covers them.
@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from remover.engine.imageio import ImageError, decode_image
-from remover.limits import Refused, UploadInfo, inspect_upload
+from remover.web.limits import Refused, UploadInfo, inspect_upload
 
 from . import corpus
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from remover.models import Job
-from remover.owners import SESSION_KEY
+from remover.web.owners import SESSION_KEY
 from tests.web.helpers import upload
 
 from .helpers import HOST, ORIGIN, session_with_job

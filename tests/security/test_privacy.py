@@ -90,7 +90,7 @@ def test_usage_counters_store_no_address_or_session_token(settings):
         stored = repr(cursor.fetchall())
     assert "203.0.113" not in stored and token not in stored
     with later(days=2):
-        from remover.jobs import purge_expired
+        from remover.processing.jobs import purge_expired
 
         purge_expired()
     assert not DailyUsage.objects.exists()  # counters go after a day

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from remover import worker as worker_module
+from remover.processing import worker as worker_module
 from tests.conftest import png_bytes
 
 from .helpers import FakeSegmenter
@@ -32,7 +32,7 @@ def worker(monkeypatch, web_settings):
 @pytest.fixture
 def fake_model(monkeypatch):
     fake = FakeSegmenter()
-    monkeypatch.setattr("remover.jobs.segmenter", lambda: fake)
+    monkeypatch.setattr("remover.processing.jobs.segmenter", lambda: fake)
     return fake
 
 

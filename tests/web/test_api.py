@@ -15,7 +15,6 @@ from django.test import Client
 from PIL import Image
 
 from remover.models import Job
-
 from tests.conftest import png_bytes
 
 from .helpers import image_bytes, upload
@@ -386,7 +385,7 @@ def test_batch_groups_uploads_and_downloads_as_zip(client, settings, worker, fak
 
 
 def test_full_queue_answers_busy_and_keeps_nothing(client, settings, monkeypatch):
-    from remover import worker as worker_module
+    from remover.processing import worker as worker_module
 
     monkeypatch.setattr(worker_module, "_worker", worker_module.InProcessWorker(maxsize=1, sweep_seconds=300))
     created(client)

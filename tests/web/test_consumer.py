@@ -11,10 +11,11 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
 
-from remover import jobs, limits
-from remover.events import Publisher
 from remover.models import Job
-from remover.owners import SESSION_KEY
+from remover.processing import jobs
+from remover.processing.events import Publisher
+from remover.web import limits
+from remover.web.owners import SESSION_KEY
 
 from .helpers import image_bytes
 

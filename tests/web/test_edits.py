@@ -18,8 +18,8 @@ from django.utils import timezone
 from PIL import Image
 
 from remover.engine.canvas import subject_box
-from remover.jobs import purge_expired
 from remover.models import Job
+from remover.processing.jobs import purge_expired
 
 from .helpers import image_bytes, upload
 

@@ -17,9 +17,10 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from PIL import Image
 
-from remover import jobs, limits
-from remover.events import Publisher
 from remover.models import DailyUsage, Job
+from remover.processing import jobs
+from remover.processing.events import Publisher
+from remover.web import limits
 from tests.conftest import png_bytes
 
 from .helpers import image_bytes, upload

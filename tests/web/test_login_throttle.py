@@ -1,4 +1,4 @@
-"""Sign-in throttling (remover/loginthrottle.py): engages per account and network, lifts when
+"""Sign-in throttling (remover/web/loginthrottle.py): engages per account and network, lifts when
 its window ends, and does not let a stranger lock the real owner out."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from remover import loginthrottle
+from remover.web import loginthrottle
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "the-right-password-4"

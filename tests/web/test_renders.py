@@ -1,5 +1,5 @@
 """Downloads rendered once each, in bounded lanes, kept in storage and deleted with their job
-(remover/renders.py), and rate-limited like uploads."""
+(remover/web/renders.py), and rate-limited like uploads."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from django.core.files.storage import default_storage
 
-from remover import downloads, renders
-from remover.limits import Refused, Tier
 from remover.models import Job, renders_folder
+from remover.web import downloads, renders
+from remover.web.limits import Refused, Tier
 
 from .helpers import image_bytes, upload
 from .test_api import open_image
@@ -81,7 +81,7 @@ def test_the_same_download_asked_for_at_once_and_again_is_rendered_once(client, 
 
 def test_the_photo_behind_blurred_backdrops_is_decoded_once_per_size(client, worker, fake_model, renderer,
                                                                      monkeypatch):
-    from remover import jobs
+    from remover.processing import jobs
 
     decoded = []
     real = jobs.load_original
@@ -161,7 +161,7 @@ def test_a_refusing_lane_counts_its_places():
 def test_shrinking_on_decode_matches_the_engine_resize(client, worker, fake_model):
     """The download path shrinks while decoding (8-bit premultiplied); the result is the
     engine's float resize within a grey level or two, edges included."""
-    from remover.jobs import load_cutout
+    from remover.processing.jobs import load_cutout
 
     job = finished_job(client, worker, 1600, 1200)
     full = load_cutout(job)
@@ -190,7 +190,7 @@ def test_a_plain_transparent_png_is_the_stored_preview_or_cut_out_itself(client,
 
 def test_a_download_waits_for_the_full_size_cut_out_stored_after_done(client, worker, fake_model, renderer,
                                                                       settings):
-    from remover.jobs import FullSizePending, full_cutout
+    from remover.processing.jobs import FullSizePending, full_cutout
 
     job = finished_job(client, worker)
     name = job.cutout.name
@@ -209,7 +209,7 @@ def test_a_job_deleted_just_after_done_leaves_no_full_size_file(fake_model, sett
     (its owner pressed "delete now" at once) keeps nothing of it."""
     from pathlib import Path
 
-    from remover import jobs
+    from remover.processing import jobs
     from tests.web.test_worker import make_job
 
     job = make_job()

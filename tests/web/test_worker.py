@@ -15,9 +15,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from remover import jobs, limits
 from remover.models import DailyUsage, Job
-from remover.worker import InProcessWorker, QueueFull
+from remover.processing import jobs
+from remover.processing.thread_worker import InProcessWorker, QueueFull
+from remover.web import limits
 
 from .helpers import image_bytes
 

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from remover.devapi import conf
 from remover.devapi.keys import create_key
 from remover.devapi.models import ApiKey
-from remover.limits import tier_for
+from remover.web.limits import tier_for
 
 PRO_PERMISSION = "full_resolution"  # remover.full_resolution: what makes a user Pro
 

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from remover.engine.imageio import ImageError, decode_image
-from remover.segmentation import configured_segmenter
 from remover.engine.weights import WeightsError
 from remover.idphoto.errors import IdPhotoError
 from remover.idphoto.pipeline import make_id_photo
 from remover.idphoto.presets import get_preset, load_presets
 from remover.idphoto.sheet import PAPERS, make_sheet, sheet_bytes
 from remover.management.commands.removebg import collect_inputs
+from remover.processing.segmentation import configured_segmenter
 
 
 class Command(BaseCommand):

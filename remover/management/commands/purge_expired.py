@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from remover.jobs import purge_expired
+from remover.processing.jobs import purge_expired
 
 
 class Command(BaseCommand):

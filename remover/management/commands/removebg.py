@@ -5,8 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from remover.engine.imageio import OUTPUT_FORMATS, ImageError, decode_image
 from remover.engine.pipeline import Background, remove_background
-from remover.segmentation import configured_segmenter
 from remover.engine.weights import WeightsError
+from remover.processing.segmentation import configured_segmenter
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".tif", ".tiff", ".bmp", ".gif"}
 

@@ -20,9 +20,14 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from .downloads import DownloadRequest, output_size, render_download, stored_as_is
-from .limits import Refused, Tier
-from .models import Job, renders_folder
+from remover.models import Job, renders_folder
+from remover.web.downloads import (
+    DownloadRequest,
+    output_size,
+    render_download,
+    stored_as_is,
+)
+from remover.web.limits import Refused, Tier
 
 BUSY = "Many downloads are being prepared right now. Please try again in a few seconds."
 BUSY_RETRY_SECONDS = 5

@@ -27,7 +27,7 @@ def group_name(job_id: uuid.UUID | str) -> str:
 
 
 class Publisher:
-    """``publish(job_id, snapshot=None)``: callable handed to :func:`remover.jobs.process_job`.
+    """``publish(job_id, snapshot=None)``: callable handed to :func:`remover.processing.jobs.process_job`.
 
     ``loop`` is the web server's event loop when the publisher runs in a thread of the
     web process. The in-memory channel layer keeps asyncio queues that belong to that

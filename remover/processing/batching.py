@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .engine.segmenter import Segmenter
+from remover.engine.segmenter import Segmenter
 
 
 class _Request:

@@ -1,6 +1,6 @@
 """Celery tasks: the in-process worker's unit of work, run by worker processes.
 
-``clearcut.process`` runs :func:`remover.jobs.process_job` for one job id, publishing
+``clearcut.process`` runs :func:`remover.processing.jobs.process_job` for one job id, publishing
 progress through the channel layer (Redis), which reaches the WebSocket whichever web
 process holds it. Settings in project/settings.py make the message safe to lose a worker
 over: it is acknowledged only after the job ends (``acks_late``), a killed pool process
@@ -21,9 +21,9 @@ from celery.signals import task_failure, task_retry, worker_process_init, worker
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import jobs, metrics
-from .events import Publisher
-from .models import Job
+from remover.models import Job
+from remover.processing import jobs, metrics
+from remover.processing.events import Publisher
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 The strokes are checked (:func:`parse_strokes`), stored on the job (``Job.edit``, with
 ``Job.edit_revision`` counting every change) and applied to the stored full-size cut-out by
-:func:`applied`, which :func:`remover.jobs.load_cutout` calls: every download, whatever
+:func:`applied`, which :func:`remover.processing.jobs.load_cutout` calls: every download, whatever
 its format, background, size or batch, carries the edit. Deleting the job deletes the edit
 with its row.
 """
@@ -16,10 +16,10 @@ from collections.abc import Callable
 import numpy as np
 from django.db.models import F
 
-from .engine.brush import MODES, Stroke, apply_strokes
-from .engine.compose import CutOut
-from .limits import Refused
-from .models import Job
+from remover.engine.brush import MODES, Stroke, apply_strokes
+from remover.engine.compose import CutOut
+from remover.models import Job
+from remover.web.limits import Refused
 
 MAX_BODY_BYTES = 1_000_000
 MAX_STROKES = 500

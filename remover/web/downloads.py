@@ -21,12 +21,23 @@ from django.core.files.storage import default_storage
 from django.utils.text import slugify
 from PIL import Image
 
-from .engine.canvas import ASPECTS, MAX_PADDING_PERCENT, SHADOW_STYLES, Framing, frame
-from .engine.imageio import encode_image
-from .engine.pipeline import Background, render
-from .jobs import full_cutout, load_cutout, load_original, preview_size
-from .limits import Refused, Tier, fit_megapixels
-from .models import Job, renders_folder
+from remover.engine.canvas import (
+    ASPECTS,
+    MAX_PADDING_PERCENT,
+    SHADOW_STYLES,
+    Framing,
+    frame,
+)
+from remover.engine.imageio import encode_image
+from remover.engine.pipeline import Background, render
+from remover.models import Job, renders_folder
+from remover.processing.jobs import (
+    full_cutout,
+    load_cutout,
+    load_original,
+    preview_size,
+)
+from remover.web.limits import Refused, Tier, fit_megapixels
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpg": "image/jpeg"}
 TRUE_WORDS = ("1", "true", "yes", "on")

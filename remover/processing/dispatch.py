@@ -1,7 +1,7 @@
 """Handing queued jobs to Celery workers (``CLEARCUT_WORKER=celery``).
 
 :class:`CeleryDispatcher` stands in for the in-process worker behind
-:func:`remover.worker.get_worker`, with the same ``has_room`` / ``submit`` / ``start`` /
+:func:`remover.processing.worker.get_worker`, with the same ``has_room`` / ``submit`` / ``start`` /
 ``queue_lengths``, so the code that accepts uploads does not change with the deployment.
 
 Queues: a single upload, or the first file of a batch, goes to ``clearcut.interactive``;
@@ -10,7 +10,7 @@ take from their queues in turn, so a single upload waits for at most one job fro
 other queue per free worker, however long the batch backlog.
 
 Recovery: web processes never touch running jobs here (the broker redelivers the message
-of a worker that died, see remover/tasks.py). On start, one web process re-sends every
+of a worker that died, see remover/processing/tasks.py). On start, one web process re-sends every
 queued job, in case its message was lost (a web process that died between saving the job
 and sending it, a Redis that lost its data). Re-sending is safe because a job is claimed
 with a single UPDATE from "queued": a second copy of a message finds the job taken and
@@ -30,10 +30,9 @@ from django.conf import settings
 from django.db import connection
 
 from project.celery import BATCH, IDPHOTO, INTERACTIVE
-
-from .models import Job
-from .tasks import process
-from .worker import QueueFull
+from remover.models import Job
+from remover.processing.tasks import process
+from remover.processing.thread_worker import QueueFull
 
 log = logging.getLogger(__name__)
 

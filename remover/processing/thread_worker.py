@@ -15,16 +15,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import os
 import threading
 import time
 import uuid
 
-from django.conf import settings
 from django.db import close_old_connections
 
-from . import jobs, metrics
-from .events import Publisher
+from remover.processing import jobs, metrics
+from remover.processing.events import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -148,55 +146,3 @@ class InProcessWorker:
         close_old_connections()
 
 
-# --- The process's worker ---------------------------------------------------------------
-
-_worker: InProcessWorker | None = None
-_worker_lock = threading.Lock()
-
-
-def get_worker() -> InProcessWorker:
-    """This process's worker; with CLEARCUT_WORKER=celery, a :class:`remover.dispatch.CeleryDispatcher`
-    that has the same interface and hands jobs to Celery workers instead."""
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            if settings.CLEARCUT_WORKER == "celery":
-                from .dispatch import CeleryDispatcher  # imports this module (QueueFull)
-
-                _worker = CeleryDispatcher(settings.CLEARCUT_QUEUE_SIZE)
-            else:
-                _worker = InProcessWorker(settings.CLEARCUT_QUEUE_SIZE, settings.CLEARCUT_SWEEP_SECONDS)
-        return _worker
-
-
-def ensure_started(loop: asyncio.AbstractEventLoop | None = None) -> None:
-    if settings.CLEARCUT_WORKER != "none":
-        get_worker().start(loop)
-
-
-def enqueue(job_id: uuid.UUID) -> None:
-    """Hand a saved, queued job to this process's worker; raises :class:`QueueFull`."""
-    get_worker().submit(job_id)
-    ensure_started()
-
-
-def _forget_after_fork() -> None:
-    # Threads do not survive fork(): a forked server process (Channels' live-server tests)
-    # must build and start its own worker instead of trusting the parent's.
-    global _worker, _worker_lock
-    _worker, _worker_lock = None, threading.Lock()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
-
-
-class StartWorker:
-    """ASGI wrapper: the server's first connection starts the worker with the server's loop."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] in ("http", "websocket"):
-            ensure_started(asyncio.get_running_loop())
-        return await self.app(scope, receive, send)

@@ -2,10 +2,10 @@
 
 An ID photo job is a :class:`~remover.models.Job` whose ``options`` are ``{"mode": "idphoto",
 "preset": KEY}`` (the site's ``POST /api/jobs`` and the developer API make the same job). The
-worker runs it like any job (remover/jobs.py) through :func:`make_photo`: the framed photo is
+worker runs it like any job (remover/processing/jobs.py) through :func:`make_photo`: the framed photo is
 stored as the job's cut-out (opaque, at the document's pixel size) and the compliance report
 in ``Job.idphoto_report``. The files people download are encoded from that photo when asked
-for (remover/idphoto_api.py); the JPEG comes out byte for byte as the pipeline made it.
+for (remover/web/idphoto_api.py); the JPEG comes out byte for byte as the pipeline made it.
 
 Sizes and tiers: an ID photo is delivered at its document's exact pixel size, never shrunk
 to the visitor's download cap, because a smaller file would break the document's rules.
@@ -24,14 +24,14 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.text import slugify
 
-from .engine.compose import CutOut
-from .engine.imageio import DecodedImage, ImageError
-from .idphoto.errors import IdPhotoError
-from .idphoto.pipeline import Progress, make_id_photo
-from .idphoto.presets import Preset, get_preset, load_presets
-from .idphoto.sheet import PAPERS, layout
-from .limits import Refused, Tier
-from .models import Job
+from remover.engine.compose import CutOut
+from remover.engine.imageio import DecodedImage, ImageError
+from remover.idphoto.errors import IdPhotoError
+from remover.idphoto.pipeline import Progress, make_id_photo
+from remover.idphoto.presets import Preset, get_preset, load_presets
+from remover.idphoto.sheet import PAPERS, layout
+from remover.models import Job
+from remover.web.limits import Refused, Tier
 
 MODE = "idphoto"
 SHEET_TYPES = {"jpg": "image/jpeg", "pdf": "application/pdf"}

@@ -1,5 +1,5 @@
 """The ID photo endpoints of the JSON API (jobs are created by ``POST /api/jobs`` with
-``mode=idphoto&preset=NAME``, see remover/api.py):
+``mode=idphoto&preset=NAME``, see remover/web/page_api.py):
 
 - ``GET /api/idphoto/presets``: the documents, grouped by country, with their sizes and rules.
 - ``GET /api/jobs/<id>/idphoto``: the finished photo, a JPEG at the document's pixel size.
@@ -17,14 +17,14 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.http import content_disposition_header
 from PIL import Image
 
-from . import idphoto_jobs, jobs
-from .api import NOT_FOUND, api_view
-from .idphoto.jpeg import encode_jpeg
-from .idphoto.presets import Preset
-from .idphoto.sheet import PAPERS, make_sheet, sheet_bytes
-from .limits import Refused
-from .models import Job
-from .owners import owned_jobs
+from remover.idphoto.jpeg import encode_jpeg
+from remover.idphoto.presets import Preset
+from remover.idphoto.sheet import PAPERS, make_sheet, sheet_bytes
+from remover.models import Job
+from remover.processing import idphoto_jobs, jobs
+from remover.web.limits import Refused
+from remover.web.owners import owned_jobs
+from remover.web.page_api import NOT_FOUND, api_view
 
 
 @api_view("GET")

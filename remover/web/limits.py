@@ -19,8 +19,12 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
-from .engine.imageio import ACCEPTED_DESCRIPTION, ACCEPTED_FORMATS, DECODE_FAILURES
-from .models import DailyUsage
+from remover.engine.imageio import (
+    ACCEPTED_DESCRIPTION,
+    ACCEPTED_FORMATS,
+    DECODE_FAILURES,
+)
+from remover.models import DailyUsage
 
 # Pillow format -> extension of the stored input file.
 INPUT_EXTENSIONS = {

@@ -4,7 +4,7 @@ response names the server software.
 Django's ASGI handler reads a whole body before any middleware or view runs, and daphne
 (Twisted) has already written it to a temporary file before it calls the application at
 all. So the limit sits in daphne's request object: a declared Content-Length over
-:func:`remover.limits.max_request_bytes` is answered at once, and a chunked body is cut
+:func:`remover.web.limits.max_request_bytes` is answered at once, and a chunked body is cut
 off as soon as it passes the limit. Either way nothing more is stored and the client gets
 the API's JSON 413. :func:`install` is called by project/asgi.py, which daphne imports
 before it starts listening.
@@ -17,8 +17,8 @@ from http import HTTPStatus
 
 from daphne import http_protocol
 
-from . import limits
-from .devapi.errors import ApiError, removebg_error
+from remover.devapi.errors import ApiError, removebg_error
+from remover.web import limits
 
 REMOVEBG_PREFIX = b"/v1.0/"  # remove.bg's paths (remover/devapi/removebg.py)
 

@@ -1,7 +1,7 @@
 """The unit of work: create a job from an upload, process it, describe it, purge it.
 
 :func:`process_job` is the whole of a job's processing, given only its id and a
-``publish(job_id, snapshot)`` callable. The in-process worker (remover/worker.py) calls it from
+``publish(job_id, snapshot)`` callable. The thread worker (remover/processing/thread_worker.py) calls it from
 its thread; a Celery task can call it the same way. State lives in the database and
 files in Django storage, so any process can pick a job up.
 """
@@ -24,18 +24,20 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from . import batching, edits
-from .engine import compose
-from .engine.imageio import DecodedImage, ImageError, decode_image, encode_image
-from .engine.pipeline import cut_out
-from .idphoto_jobs import describe as describe_id_photo, is_id_photo, make_photo as make_id_photo
-from .segmentation import configured_segmenter
-from .limits import Refused, Tier, UploadInfo, fit_megapixels
-from .models import DailyUsage, Job
+from remover.engine import compose
+from remover.engine.imageio import DecodedImage, ImageError, decode_image, encode_image
+from remover.engine.pipeline import cut_out
+from remover.models import DailyUsage, Job
+from remover.processing import batching, edits
+from remover.processing.idphoto_jobs import describe as describe_id_photo
+from remover.processing.idphoto_jobs import is_id_photo
+from remover.processing.idphoto_jobs import make_photo as make_id_photo
+from remover.processing.segmentation import configured_segmenter
+from remover.web.limits import Refused, Tier, UploadInfo, fit_megapixels
 
 log = logging.getLogger(__name__)
 
-Publish = Callable[..., None]  # publish(job_id, snapshot: dict | None = None), see remover/events.py
+Publish = Callable[..., None]  # publish(job_id, snapshot: dict | None = None), see remover/processing/events.py
 SNAPSHOT_FIELDS = ("status", "stage", "progress", "error")
 FAILED_MESSAGE = "Something went wrong while processing this image. Please try again."
 GAVE_UP_MESSAGE = "This image could not be processed. Please try a different image."

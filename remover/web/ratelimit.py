@@ -1,7 +1,7 @@
 """Short-term rate limits: uploads, downloads and WebSocket connections per minute, per
 session and per network.
 
-The daily quota (remover/limits.py) counts accepted images per day; these count attempts,
+The daily quota (remover/web/limits.py) counts accepted images per day; these count attempts,
 so a client that floods the server with uploads (refused ones too) or with socket
 handshakes is slowed down within the minute. Counters are fixed one-minute windows in
 Django's cache: per process with the default local-memory cache, shared by every process
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from .limits import Refused, hashed, network
+from remover.web.limits import Refused, hashed, network
 
 WINDOW_SECONDS = 60
 

@@ -23,8 +23,8 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from storages.backends.s3 import S3Storage
 
-from . import metrics
-from .worker import get_worker
+from remover.processing import metrics
+from remover.processing.worker import get_worker
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import secrets
 
 from django.db.models import Q, QuerySet
 
-from .models import Job
+from remover.models import Job
 
 SESSION_KEY = "clearcut_owner"
 

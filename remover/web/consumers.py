@@ -2,10 +2,10 @@
 
 On connect the consumer sends the job's current state at once, so a reloaded page picks
 up a running or finished job. Afterwards it sends the state again whenever the worker
-says the job changed, with that step's stage and progress (see remover/events.py); within
+says the job changed, with that step's stage and progress (see remover/processing/events.py); within
 one status, progress never goes backwards. Only the job's owner gets a connection;
 anyone else, and any unknown id, is refused during the handshake, like a 404; so is a
-visitor or network opening sockets faster than remover/ratelimit.py allows.
+visitor or network opening sockets faster than remover/web/ratelimit.py allows.
 If the job is deleted while the socket is open, the socket closes with code 4404.
 """
 
@@ -14,10 +14,11 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import events, ratelimit
-from .jobs import SNAPSHOT_FIELDS, job_state
-from .limits import tier_for
-from .owners import owned_jobs, owner_key
+from remover.processing import events
+from remover.processing.jobs import SNAPSHOT_FIELDS, job_state
+from remover.web import ratelimit
+from remover.web.limits import tier_for
+from remover.web.owners import owned_jobs, owner_key
 
 GONE = 4404  # application close code: the job no longer exists
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import path
 
-from .consumers import JobConsumer
+from remover.web.consumers import JobConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/<uuid:job_id>/", JobConsumer.as_asgi()),

@@ -18,11 +18,15 @@ from functools import cache
 import redis
 from django.conf import settings
 from django.db.models import Count
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
 from prometheus_client.registry import CollectorRegistry
 
-from .jobs import FAILED_MESSAGE, GAVE_UP_MESSAGE, Publish
-from .models import Job
+from remover.models import Job
+from remover.processing.jobs import FAILED_MESSAGE, GAVE_UP_MESSAGE, Publish
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +102,7 @@ def outcome(snapshot: dict) -> str:
 class StageTimer:
     """A ``publish`` callable for one job run that also times its stages.
 
-    :func:`remover.jobs.process_job` announces every step; the time between two stage
+    :func:`remover.processing.jobs.process_job` announces every step; the time between two stage
     changes is the earlier stage's duration. At the end the database's own timestamps
     give the time spent waiting in the queue and in total.
     """

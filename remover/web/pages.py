@@ -1,11 +1,12 @@
-"""Page views. The JSON API the pages' JavaScript talks to lives in remover/api.py."""
+"""Page views. The JSON API the pages' JavaScript talks to lives in remover/web/page_api.py."""
 
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import idphoto_jobs, limits
-from .idphoto.sheet import PAPERS
-from .owners import owner_key
+from remover.idphoto.sheet import PAPERS
+from remover.processing import idphoto_jobs
+from remover.web import limits
+from remover.web.owners import owner_key
 
 # Background presets offered next to the colour picker: (accessible name, hex).
 COLOUR_PRESETS = [

@@ -1,4 +1,4 @@
-"""``/api/jobs/<id>/edit``: the page's touch-up edit of a finished job (remover/edits.py).
+"""``/api/jobs/<id>/edit``: the page's touch-up edit of a finished job (remover/processing/edits.py).
 
 ``GET`` the stored strokes and revision; ``PUT`` the whole list of strokes (checked; a
 refused edit changes nothing); ``DELETE`` goes back to the AI result. Owner only, like
@@ -11,9 +11,10 @@ import uuid
 
 from django.http import JsonResponse
 
-from . import edits
-# _finished_job: the owner's finished job, not an ID photo (the rule every job endpoint uses).
-from .api import _finished_job, api_view
+from remover.processing import (
+    edits,  # _finished_job: the owner's finished job, not an ID photo (the rule every job endpoint uses).
+)
+from remover.web.page_api import _finished_job, api_view
 
 
 def _state(job) -> dict:

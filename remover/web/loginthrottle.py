@@ -23,7 +23,7 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.urls import reverse
 
-from .limits import hashed, network
+from remover.web.limits import hashed, network
 
 MESSAGE = "Too many failed sign-ins. Please wait {minutes} and try again."
 

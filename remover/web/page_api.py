@@ -10,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import uuid
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import datetime, time, timedelta
+from datetime import timezone as dt_timezone
 from inspect import iscoroutinefunction
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import BadRequest, SuspiciousOperation
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 from django.urls import reverse
 from django.utils import timezone
@@ -25,12 +32,13 @@ from django.views import defaults
 from django.views.csrf import csrf_failure as html_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import downloads, idphoto_jobs, jobs, limits, ratelimit, renders, worker
-from .devapi.errors import ApiError, error_response, removebg_response
-from .events import Publisher
-from .limits import Refused
-from .models import Job
-from .owners import owned_jobs, owner_key
+from remover.devapi.errors import ApiError, error_response, removebg_response
+from remover.models import Job
+from remover.processing import idphoto_jobs, jobs, worker
+from remover.processing.events import Publisher
+from remover.web import downloads, limits, ratelimit, renders
+from remover.web.limits import Refused
+from remover.web.owners import owned_jobs, owner_key
 
 NOT_FOUND = "This image does not exist or was deleted."
 BUSY = "The server is busy right now. Please try again in a moment."
@@ -115,7 +123,7 @@ def _finished_job(request, job_id: uuid.UUID) -> Job:
 def create_job(request):
     """``POST /api/jobs``: multipart ``image``; optional ``batch`` (an id from an earlier
     response, to group files for one ZIP), ``format`` and ``bg`` (download defaults).
-    ``mode=idphoto&preset=NAME`` makes a passport / ID photo instead (remover/idphoto_api.py)."""
+    ``mode=idphoto&preset=NAME`` makes a passport / ID photo instead (remover/web/idphoto_api.py)."""
     # Counted before anything is parsed: refused and malformed attempts count too. A
     # visitor without an owner token yet is counted by network only (making one here would
     # store a session for every cookie-less request).
@@ -221,7 +229,7 @@ def _stored_image(field_file, content_type: str) -> FileResponse | HttpResponseR
     return response
 
 
-# --- Downloads (rendered once each, in a bounded pool: remover/renders.py) ---------------
+# --- Downloads (rendered once each, in a bounded pool: remover/web/renders.py) ---------------
 
 @sync_to_async
 def _download_lookup(request, job_id: uuid.UUID | None = None, batch: uuid.UUID | None = None):
