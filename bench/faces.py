@@ -171,7 +171,7 @@ def variant(name: str, rgb: np.ndarray, face: faces.Face) -> np.ndarray:
         return cv2.GaussianBlur(rgb, (0, 0), 0.03 * face.eye_distance)
     if name == "half darkened":
         darker = rgb.astype(np.float32)
-        darker[:, :int(round(face.mesh[faces.NOSE_TIP, 0]))] *= 0.5
+        darker[:, :round(float(face.mesh[faces.NOSE_TIP, 0]))] *= 0.5
         return darker.astype(np.uint8)
     scale = 35.0 / face.eye_distance
     return cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -254,13 +254,17 @@ def id_photos(photos: list[Path]) -> bool:
             tilts.append(abs(checks["eyes_level"]["value"] or 0.0))
         counts = ", ".join(f"{half} {len(passed & split[half])}/{len(split[half] & {p.stem for p in photos})}"
                            for half in HALVES)
-        spread = lambda v: f"{min(v):.1f} / {np.median(v):.1f} / {max(v):.1f}" if v else "-"  # noqa: E731
         print(f"  {key:9} pass every geometry and face check: {counts}; head {spread(heads)} mm; "
               f"eye line {spread(eye_lines)} mm; tilt max {max(tilts):.1f}°; median {np.median(seconds):.1f} s per photo")
     if other:
         print("  source-photo checks flagged, all presets: "
               + ", ".join(f"{name} {count}" for name, count in sorted(other.items())))
     return failures == 0
+
+
+def spread(values: list[float]) -> str:
+    """min / median / max, one decimal."""
+    return f"{min(values):.1f} / {np.median(values):.1f} / {max(values):.1f}" if values else "-"
 
 
 def main() -> None:

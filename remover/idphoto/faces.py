@@ -112,7 +112,7 @@ class Face:
         dx, dy = self.eyes[1] - self.eyes[0]
         return float(np.degrees(np.arctan2(dy, dx)))
 
-    def moved(self, matrix: np.ndarray) -> "Face":
+    def moved(self, matrix: np.ndarray) -> Face:
         """This face in another frame: ``matrix`` is a (2, 3) similarity map of points."""
         scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
         mesh = np.column_stack([self.mesh[:, :2] @ matrix[:, :2].T + matrix[:, 2], self.mesh[:, 2] * scale])

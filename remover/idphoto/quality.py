@@ -141,7 +141,7 @@ def _working_copy(rgb: np.ndarray, face: Face) -> tuple[np.ndarray, np.ndarray]:
     scale = min(1.0, WORK_EYE_DISTANCE / face.eye_distance)
     x0, y0, x1, y1 = face.box
     size = 1.2 * max(x1 - x0, y1 - y0)
-    side = max(8, int(round(size * scale)))
+    side = max(8, round(size * scale))
     centre = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
     theta = np.radians(face.roll_degrees)
     rot = np.array([[np.cos(theta), np.sin(theta)], [-np.sin(theta), np.cos(theta)]]) * scale
@@ -163,7 +163,7 @@ def _inner_face(points: np.ndarray, shape: tuple[int, int], eye_distance: float)
     """(H, W) bool: inside the face oval, shrunk so that hair and background at its rim are out."""
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(points[list(mesh_points.FACE_OVAL)]).astype(np.int32)], 1)
-    radius = max(1, int(round(0.08 * eye_distance)))
+    radius = max(1, round(0.08 * eye_distance))
     return cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))) > 0
 
 
