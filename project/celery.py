@@ -23,4 +23,4 @@ INTERACTIVE, BATCH, IDPHOTO = "clearcut.interactive", "clearcut.batch", "clearcu
 app.conf.task_queues = [Queue(name, routing_key=name) for name in (INTERACTIVE, BATCH, IDPHOTO)]
 app.conf.task_default_queue = INTERACTIVE
 
-app.autodiscover_tasks(related_name="processing.tasks")  # remover/processing/tasks.py
+app.autodiscover_tasks(["remover.processing"])  # remover/processing/tasks.py
