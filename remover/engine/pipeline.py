@@ -18,10 +18,13 @@ from PIL import Image
 from . import compose
 from .compose import CutOut
 from .imageio import DecodedImage, decode_image, encode_image
-from .refine import estimate_foreground, full_resolution_alpha
+from .refine import estimate_foreground, full_resolution_alpha, refine_boundary
 from .segmenter import Segmenter
 
 Progress = Callable[[str, int], None]
+# Photos this many times larger than the model's canvas get full-resolution boundary tiles
+# when the segmenter asks for detail.
+DETAIL_FROM = 1.5
 STAGES = ("decoding", "segmenting", "refining", "compositing")
 
 
@@ -74,6 +77,9 @@ def cut_out(image: DecodedImage, segmenter: Segmenter, progress: Progress = _sil
     prob = segmenter.predict([image.rgb], progress=lambda f: progress("segmenting", 5 + round(f * 65)))[0]
     progress("refining", 72)
     alpha = full_resolution_alpha(prob, width, height)
+    if segmenter.detail and min(width, height) >= segmenter.size and max(width, height) > DETAIL_FROM * segmenter.size:
+        alpha = refine_boundary(image.rgb, alpha, segmenter.predict_windows, segmenter.size)
+        progress("refining", 80)
     if image.alpha is not None:
         # Already-transparent pixels of the upload stay transparent.
         alpha *= image.alpha.astype(np.float32) / 255.0

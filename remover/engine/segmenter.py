@@ -169,7 +169,14 @@ class Segmenter:
     ``flip`` averages the prediction with that of the mirrored image (test-time
     augmentation): sharper hair at twice the model cost. ``framing``: how a photo is put
     on the model's square canvas (``auto``, ``letterbox`` or ``stretch``; see ``predict``).
+    ``size``: the side of that canvas (the released weights were trained at MODEL_SIZE;
+    smaller sizes serve the simulated large-photo benchmark). ``detail``: photos larger than
+    the canvas get their boundary re-segmented in tiles at full resolution
+    (``refine.refine_boundary``), one more model pass per tile.
     """
+
+    size: int = MODEL_SIZE
+    detail: bool = False
 
     def __init__(
         self,
@@ -179,6 +186,8 @@ class Segmenter:
         flip: bool = False,
         weights: str = "isnet-general",
         framing: str = "auto",
+        size: int = MODEL_SIZE,
+        detail: bool = False,
     ) -> None:
         if framing not in ("auto", *FRAMINGS):
             raise ValueError(f"framing must be auto, letterbox or stretch, not {framing!r}")
@@ -188,6 +197,8 @@ class Segmenter:
         self.dtype = pick_dtype(self.device, precision)
         self.flip = flip
         self.framing = framing
+        self.size = size
+        self.detail = detail
         model = ISNet()
         model.load_state_dict(load_state_dict(weights), strict=True)
         self.model = model.eval().to(self.device, memory_format=torch.channels_last)
@@ -266,7 +277,7 @@ class Segmenter:
                 if i in boxed:
                     maps[i] = fuse_parts(on_grid(maps[i], *boxed[i].shape), boxed[i])
                 else:
-                    maps[i] = on_grid(maps[i], *_aspect_grid(img.shape[0], img.shape[1]))
+                    maps[i] = on_grid(maps[i], *_aspect_grid(img.shape[0], img.shape[1], self.size))
         if progress:
             progress(1.0)
         return maps
@@ -284,7 +295,7 @@ class Segmenter:
         results: list[np.ndarray] = []
         span = end_fraction - start_fraction
         for start in range(0, len(images), batch_size):
-            inputs, places = zip(*(framing(img) for img in images[start:start + batch_size]))
+            inputs, places = zip(*(framing(img, self.size) for img in images[start:start + batch_size]))
             batch_progress = None
             if progress:
                 def batch_progress(f: float, start=start, n=len(inputs)) -> None:
@@ -292,3 +303,12 @@ class Segmenter:
             for prob, p in zip(self.forward(torch.stack(inputs), batch_progress), places):
                 results.append(np.ascontiguousarray(prob[0, p.top:p.top + p.height, p.left:p.left + p.width].numpy()))
         return results
+
+    def predict_windows(self, windows: Sequence[np.ndarray], batch_size: int = 4) -> list[np.ndarray]:
+        """RGB uint8 crops -> float32 probabilities in [0, 1] at each crop's own size.
+
+        Each crop is stretched to the canvas (boundary tiles are square, so nothing is
+        distorted) and the answer brought back to the crop's pixels.
+        """
+        maps = self._predict_framed(windows, stretch, batch_size, None, 0.0, 1.0)
+        return [on_grid(prob, *crop.shape[:2]) for prob, crop in zip(maps, windows)]

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from remover.engine.refine import BLOCK, estimate_foreground, full_resolution_alpha
+from remover.engine.refine import BLOCK, boundary_windows, estimate_foreground, full_resolution_alpha, refine_boundary
 
 
 def _hue_degrees(rgb: np.ndarray) -> np.ndarray:
@@ -63,3 +63,30 @@ def test_large_photo_alpha_is_bicubic_in_the_band_and_exact_where_sure():
     assert np.abs(alpha - bicubic).max() < 0.01
     assert ((alpha > 0.05) & (alpha < 0.95)).sum() > 1000  # soft, not a step
     assert alpha[:100, :100].max() == 0.0 and alpha[360:390, 480:520].min() == 1.0
+
+
+def test_boundary_tiles_change_only_the_unsure_band():
+    yy, xx = np.mgrid[0:600, 0:900].astype(np.float32)
+    alpha = np.clip((200 - np.hypot(yy - 300, xx - 450)) / 8 + 0.5, 0, 1).astype(np.float32)
+    image = np.zeros((600, 900, 3), np.uint8)
+    shown = []
+
+    def noisy_model(windows):
+        shown.extend(w.shape for w in windows)
+        rng = np.random.default_rng(2)
+        return [rng.random(w.shape[:2]).astype(np.float32) for w in windows]
+
+    refined = refine_boundary(image, alpha, noisy_model, tile=128)
+    sure = (alpha == 0.0) | (alpha == 1.0)
+    assert sure.sum() > 0.8 * alpha.size
+    np.testing.assert_array_equal(refined[sure], alpha[sure])  # the tiles' answer is ignored where the map is sure
+    band = ~sure
+    assert np.abs(refined[band] - alpha[band]).mean() > 0.01  # and used in the band
+    assert refined.min() >= 0.0 and refined.max() <= 1.0
+    # Windows follow the outline: tile-sized, inside the photo, far fewer than the whole grid.
+    windows = boundary_windows(alpha, 128)
+    assert shown and all(shape == (128, 128, 3) for shape in shown) and len(shown) == len(windows)
+    assert all(0 <= top <= 600 - 128 and 0 <= left <= 900 - 128 for top, left, _, _ in windows)
+    assert len(windows) < 0.6 * (600 // 96 + 1) * (900 // 96 + 1)
+    # A map with no unsure pixel needs no tile.
+    assert boundary_windows((alpha > 0.5).astype(np.float32), 128) == []
