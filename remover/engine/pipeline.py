@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -85,7 +86,7 @@ def cut_out(image: DecodedImage, segmenter: Segmenter, progress: Progress = _sil
         alpha *= image.alpha.astype(np.float32) / 255.0
     foreground = estimate_foreground(image.rgb, alpha)
     progress("refining", 90)
-    alpha_u8 = np.clip(alpha * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    alpha_u8 = cv2.convertScaleAbs(alpha, alpha=255.0)  # rounds and saturates in one pass
     return CutOut(foreground=foreground, alpha=alpha_u8)
 
 
