@@ -52,7 +52,7 @@ def test_uploads_progress_and_results_in_the_bucket(cluster):
     keys = cluster.bucket_keys()
     for job_id in followed:
         mine = sorted(k.split(job_id + "-")[1] for k in keys if job_id in k)
-        assert mine == ["cutout.png", "input.png", "mask.png", "original.jpg", "preview.png"]
+        assert mine == ["cutout.png", "input.png", "original.jpg", "preview.png"]
     stored = cluster.s3_client().get_object(Bucket=cluster.bucket, Key=f"jobs/{astronaut['id']}-cutout.png")
     image = Image.open(io.BytesIO(stored["Body"].read()))
     assert image.mode == "RGBA" and image.size == (256, 256)

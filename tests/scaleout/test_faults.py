@@ -33,7 +33,7 @@ def files_of(cluster, job_id: str) -> list[str]:
     return sorted(key.split(job_id + "-")[1] for key in cluster.bucket_keys() if job_id in key)
 
 
-RESULTS = ["cutout.png", "input.png", "mask.png", "original.jpg", "preview.png"]
+RESULTS = ["cutout.png", "input.png", "original.jpg", "preview.png"]
 
 
 @pytest.fixture
