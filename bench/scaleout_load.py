@@ -131,7 +131,7 @@ def summarise(mode, results, rows, files, succeeded, began, jobs, clients, worke
         "done": sum(rows[r["id"].replace("-", "")]["status"] == "done" for r in results),
         "claimed_once": sum(a == 1 for a in attempts),
         "one_done_message": sum(n == 1 for n in done_events),
-        "five_files_each": sum(n == 5 for n in per_job_files.values()),
+        "four_files_each": sum(n == 4 for n in per_job_files.values()),  # input, cut-out, preview, original
         "stray_files": len(files) - sum(per_job_files.values()),
         "socket_retries": sum(r["followed"].failures for r in results),
         "task_runs": succeeded if mode == "celery" else None,
