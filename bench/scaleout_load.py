@@ -138,7 +138,7 @@ def summarise(mode, results, rows, files, succeeded, began, jobs, clients, worke
     }
     lost_or_doubled = not (
         checks["accepted"] == checks["done"] == checks["claimed_once"] == checks["one_done_message"]
-        == checks["five_files_each"] == jobs
+        == checks["four_files_each"] == jobs
         and checks["stray_files"] == 0
         and (mode != "celery" or succeeded == jobs)
     )
