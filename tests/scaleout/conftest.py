@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 
 import pytest
 
@@ -34,6 +35,18 @@ def job_row(cluster: Cluster, job_id: str) -> dict:
         db.row_factory = sqlite3.Row
         row = db.execute("SELECT * FROM remover_job WHERE id = ?", (job_id.replace("-", ""),)).fetchone()
     return dict(row)
+
+
+def full_size_stored(cluster: Cluster, job_id: str, timeout: float = 30) -> dict:
+    """The job's row once its full-size cut-out is recorded: a worker stores it just after
+    announcing "done" (remover/processing/jobs.py)."""
+    deadline = time.monotonic() + timeout
+    row = job_row(cluster, job_id)
+    while not row["cutout"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        row = job_row(cluster, job_id)
+    assert row["cutout"], f"job {job_id} has no full-size cut-out {timeout} s after done"
+    return row
 
 
 @pytest.fixture

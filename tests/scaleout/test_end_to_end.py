@@ -13,7 +13,7 @@ import requests
 from PIL import Image
 
 from .cluster import METRICS_TOKEN
-from .conftest import job_row
+from .conftest import full_size_stored, job_row
 from .visitor import Visitor, photo_png
 
 pytestmark = pytest.mark.scaleout
@@ -48,7 +48,9 @@ def test_uploads_progress_and_results_in_the_bucket(cluster):
     assert all(len(names) == 1 for names in ran), ran
     assert {names[0] for names in ran} == set(cluster.workers)
 
-    # Each job's files are in the bucket, once: the upload and four results.
+    # Each job's files are in the bucket, once: the upload and three results.
+    for job_id in followed:
+        full_size_stored(cluster, job_id)
     keys = cluster.bucket_keys()
     for job_id in followed:
         mine = sorted(k.split(job_id + "-")[1] for k in keys if job_id in k)

@@ -17,7 +17,7 @@ import requests
 from remover.processing.dispatch import RECOVERY_LOCK
 
 from .cluster import BIN, Process
-from .conftest import job_row
+from .conftest import full_size_stored, job_row
 from .visitor import FINAL, Visitor, photo_png
 
 pytestmark = pytest.mark.scaleout
@@ -30,6 +30,7 @@ def running(cluster, visitor: Visitor, job: dict) -> str:
 
 
 def files_of(cluster, job_id: str) -> list[str]:
+    full_size_stored(cluster, job_id)
     return sorted(key.split(job_id + "-")[1] for key in cluster.bucket_keys() if job_id in key)
 
 
