@@ -15,6 +15,9 @@ class FakeSegmenter:
     Runs the real refine/compose code around it, in milliseconds instead of seconds.
     """
 
+    detail = False  # no boundary tiles (Segmenter(detail=True) would call predict_windows)
+    size = 1024
+
     def __init__(self):
         self.calls = 0
 
