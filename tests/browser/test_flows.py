@@ -244,7 +244,8 @@ def test_desktop_flow(browser, site_url, astronaut_file, screenshots, tmp_path):
     png = Image.open(download(page, tmp_path))
     assert png.mode == "RGBA" and png.size == (512, 512)
     alpha = np.asarray(png.getchannel("A"))
-    assert alpha[120:150, 200:240].min() == 255 and alpha[20:120, 380:500].max() == 0  # face, backdrop
+    # Face opaque (the model's own confidence can leave a level off 255), backdrop clear.
+    assert alpha[120:150, 200:240].min() >= 250 and alpha[20:120, 380:500].max() == 0
 
     # A scene of the visitor's own is composited in the browser, at the download size.
     page.click("label.tile:has(input[value=scene])")
