@@ -20,7 +20,11 @@ from PIL import Image
 from bench import datasets
 from bench.environment import describe
 from bench.metrics import alpha_metrics
-from remover.engine.refine import boundary_windows, full_resolution_alpha, refine_boundary
+from remover.engine.refine import (
+    boundary_windows,
+    full_resolution_alpha,
+    refine_boundary,
+)
 from remover.engine.segmenter import Segmenter
 
 

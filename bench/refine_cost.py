@@ -15,7 +15,12 @@ import numpy as np
 from skimage import data
 
 from bench.environment import describe
-from remover.engine.refine import EDGE_HIGH, EDGE_LOW, estimate_foreground, full_resolution_alpha
+from remover.engine.refine import (
+    EDGE_HIGH,
+    EDGE_LOW,
+    estimate_foreground,
+    full_resolution_alpha,
+)
 from remover.engine.segmenter import unsure_fraction
 
 

@@ -69,22 +69,6 @@ def full_resolution_alpha(prob: np.ndarray, width: int, height: int) -> np.ndarr
         values = cv2.remap(prob, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         alpha[rows[:, :, None], cols[:, None, :]] = np.clip(values, 0.0, 1.0).reshape(n, BLOCK, BLOCK)
     return alpha
-    reach = 2 * _CUBIC_REACH + 1
-    unsure = cv2.dilate(unsure, np.ones((reach, reach), np.uint8)).astype(np.float32)
-    grid = (-(-width // BLOCK), -(-height // BLOCK))
-    by, bx = np.nonzero(cv2.resize(unsure, grid, interpolation=cv2.INTER_AREA) > 0)
-    steps = np.arange(BLOCK)
-    for chunk in range(0, by.size, 256):  # remap's output must stay below 32767 rows
-        rows = np.minimum(by[chunk:chunk + 256, None] * BLOCK + steps, height - 1)  # (n, BLOCK)
-        cols = np.minimum(bx[chunk:chunk + 256, None] * BLOCK + steps, width - 1)
-        n = rows.shape[0]
-        src_y = ((rows + 0.5) * (h / height) - 0.5).astype(np.float32)
-        src_x = ((cols + 0.5) * (w / width) - 0.5).astype(np.float32)
-        map_x = np.broadcast_to(src_x[:, None, :], (n, BLOCK, BLOCK)).reshape(n * BLOCK, BLOCK)
-        map_y = np.broadcast_to(src_y[:, :, None], (n, BLOCK, BLOCK)).reshape(n * BLOCK, BLOCK)
-        values = cv2.remap(prob, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        alpha[rows[:, :, None], cols[:, None, :]] = np.clip(values, 0.0, 1.0).reshape(n, BLOCK, BLOCK)
-    return alpha
 
 
 def _blocks_to_interpolate(prob: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -12,7 +12,13 @@ from remover.engine.imageio import decode_image
 from remover.engine.pipeline import Background, cut_out, remove_background, render
 from remover.engine.refine import MAX_PUSH, estimate_foreground, full_resolution_alpha
 from remover.engine.segmenter import (
-    UNSURE_LIMIT, Segmenter, fuse_parts, letterbox, stretch, unsure_fraction, worth_a_second_look,
+    UNSURE_LIMIT,
+    Segmenter,
+    fuse_parts,
+    letterbox,
+    stretch,
+    unsure_fraction,
+    worth_a_second_look,
 )
 from tests.conftest import png_bytes
 

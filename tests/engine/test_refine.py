@@ -5,7 +5,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from remover.engine.refine import BLOCK, boundary_windows, estimate_foreground, full_resolution_alpha, refine_boundary
+from remover.engine.refine import (
+    BLOCK,
+    boundary_windows,
+    estimate_foreground,
+    full_resolution_alpha,
+    refine_boundary,
+)
 
 
 def _hue_degrees(rgb: np.ndarray) -> np.ndarray:
