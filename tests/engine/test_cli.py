@@ -1,6 +1,9 @@
 """`manage.py removebg`: files and folders in, one output per good file, non-zero exit on failures."""
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +11,8 @@ from django.core.management import CommandError, call_command
 from PIL import Image
 
 from tests.conftest import png_bytes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -76,3 +81,17 @@ def test_missing_file_and_bad_options_fail_clearly(tmp_path):
         run(str(tmp_path / "nope.png"), "--out", str(tmp_path / "o"))
     with pytest.raises(CommandError, match="--bg"):
         run(str(tmp_path / "nope.png"), "--out", str(tmp_path / "o"), "--bg", "not-a-colour-or-file")
+
+
+def test_the_command_line_exit_status_and_outputs(inputs, tmp_path):
+    """The real entry point, which leaves with os._exit: outputs complete, messages out, status kept."""
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    out_dir = tmp_path / "out"
+    command = [sys.executable, "manage.py", "removebg", str(bad), str(inputs / "a.png"), "--out", str(out_dir)]
+    failed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 1
+    assert "broken.jpg" in failed.stderr and "1 of 2 images failed" in failed.stderr
+    assert np.asarray(Image.open(out_dir / "a.png")).shape == (256, 256, 4)  # written whole
+    done = subprocess.run(command[:3] + command[4:], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "-> " in done.stdout, done.stderr
