@@ -27,6 +27,7 @@ from PIL import Image
 
 from bench import datasets
 from bench.environment import describe
+from remover.engine.heap import keep_freed_memory
 from bench.metrics import alpha_metrics, composite_metrics, reference_foreground
 from remover.engine.pipeline import remove_background
 from remover.engine.segmenter import Segmenter
@@ -105,6 +106,7 @@ def main() -> None:
     args = parser.parse_args()
 
     OUT.mkdir(exist_ok=True)
+    keep_freed_memory()  # as every Clearcut process does (RemoverConfig.ready); rembg gets it too
     runs = contestants(args)
     print(describe())
     report = {"environment": describe(), "split": args.split, "sets": {}}

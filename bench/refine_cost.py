@@ -15,6 +15,7 @@ import numpy as np
 from skimage import data
 
 from bench.environment import describe
+from remover.engine.heap import keep_freed_memory
 from remover.engine.refine import (
     EDGE_HIGH,
     EDGE_LOW,
@@ -33,6 +34,7 @@ def wavy_map(height: int, width: int) -> np.ndarray:
 
 
 def main() -> None:
+    keep_freed_memory()  # as every Clearcut process does (RemoverConfig.ready)
     print(describe())
     for width, height in ((4000, 3000), (6000, 4000)):
         photo = cv2.resize(data.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
