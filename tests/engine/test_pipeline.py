@@ -172,9 +172,10 @@ def test_a_doubtful_stretched_answer_is_looked_at_again_letterboxed():
 
 
 def test_a_subject_whose_parts_each_framing_sees_differently_keeps_both_parts():
-    # Stretched, the model finds the left part (with a soft, doubtful surround); letterboxed,
-    # the right part that touches it, and a blob far from the subject that is not there.
-    left = block((0.1, 0.9, 0.02, 0.48, 0.5), (0.25, 0.75, 0.1, 0.4, 1.0))
+    # Stretched, the model finds the left part (with a soft, doubtful surround) and only hints
+    # at the right one; letterboxed, it finds the right part that touches it, and a blob far
+    # from the subject that is not there.
+    left = block((0.1, 0.9, 0.02, 0.48, 0.5), (0.25, 0.75, 0.1, 0.4, 1.0), (0.3, 0.7, 0.48, 0.7, 0.2))
     right = block((0.25, 0.75, 0.4, 0.7, 1.0), (0.4, 0.6, 0.9, 0.97, 1.0))
     model = ScriptedSegmenter("auto", {"stretch": left, "letterbox": right})
     (prob,) = model.predict([WIDE])
@@ -187,6 +188,19 @@ def test_a_subject_whose_parts_each_framing_sees_differently_keeps_both_parts():
     base, other = left(256, 1024), right(256, 1024)
     fused = fuse_parts(base, other)
     assert (fused[:, :300] == base[:, :300]).all() and fused[rows, 415:710].min() == 1.0
+
+
+def test_a_part_the_first_framing_sees_as_plain_background_is_not_added():
+    # A dog on a couch: letterboxed, the model takes the couch as well, a region touching the
+    # dog that the stretched map rates as background everywhere.
+    dog = block((0.2, 0.8, 0.25, 0.65, 0.5), (0.3, 0.7, 0.3, 0.6, 1.0))
+    dog_and_couch = block((0.3, 0.7, 0.3, 0.6, 1.0), (0.5, 1.0, 0.0, 1.0, 1.0))
+    base, other = dog(256, 1024), dog_and_couch(256, 1024)
+    assert (base > 0.5).any() and (other[base < 0.5] > 0.5).any()  # there is a part to add
+    assert (fuse_parts(base, other) == base).all()
+    # The same region with a faint hint from the first framing on a fifth of it is added.
+    hinted = block((0.2, 0.8, 0.25, 0.65, 0.5), (0.3, 0.7, 0.3, 0.6, 1.0), (0.85, 1.0, 0.0, 1.0, 0.15))(256, 1024)
+    assert fuse_parts(hinted, other)[200:, 10:100].min() == 1.0
 
 
 def test_only_doubtful_maps_get_a_second_look():
