@@ -24,6 +24,7 @@ from remover.engine.refine import (
     boundary_windows,
     full_resolution_alpha,
     refine_boundary,
+    snap_sure,
 )
 from remover.engine.segmenter import Segmenter
 
@@ -41,7 +42,7 @@ def main() -> None:
         for photo, truth in datasets.iterate("alphamatting", split=args.split):
             rgb = np.asarray(Image.open(photo).convert("RGB"))
             h, w = truth.shape
-            alpha = full_resolution_alpha(segmenter.predict([rgb])[0], w, h)
+            alpha = full_resolution_alpha(snap_sure(segmenter.predict([rgb])[0]), w, h)  # as cut_out
             start = time.perf_counter()
             refined = refine_boundary(rgb, alpha, segmenter.predict_windows, size)
             seconds += time.perf_counter() - start

@@ -19,7 +19,7 @@ from PIL import Image
 from . import compose
 from .compose import CutOut
 from .imageio import DecodedImage, decode_image, encode_image
-from .refine import estimate_foreground, full_resolution_alpha, refine_boundary
+from .refine import estimate_foreground, full_resolution_alpha, refine_boundary, snap_sure
 from .segmenter import Segmenter
 
 Progress = Callable[[str, int], None]
@@ -77,7 +77,7 @@ def cut_out(image: DecodedImage, segmenter: Segmenter, progress: Progress = _sil
     progress("segmenting", 5)
     prob = segmenter.predict([image.rgb], progress=lambda f: progress("segmenting", 5 + round(f * 65)))[0]
     progress("refining", 72)
-    alpha = full_resolution_alpha(prob, width, height)
+    alpha = full_resolution_alpha(snap_sure(prob), width, height)
     if segmenter.detail and min(width, height) >= segmenter.size and max(width, height) > DETAIL_FROM * segmenter.size:
         alpha = refine_boundary(image.rgb, alpha, segmenter.predict_windows, segmenter.size)
         progress("refining", 80)

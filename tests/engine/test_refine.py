@@ -11,6 +11,7 @@ from remover.engine.refine import (
     estimate_foreground,
     full_resolution_alpha,
     refine_boundary,
+    snap_sure,
 )
 
 
@@ -96,3 +97,14 @@ def test_boundary_tiles_change_only_the_unsure_band():
     assert len(windows) < 0.6 * (600 // 96 + 1) * (900 // 96 + 1)
     # A map with no unsure pixel needs no tile.
     assert boundary_windows((alpha > 0.5).astype(np.float32), 128) == []
+
+
+def test_haze_is_cleared_and_soft_edges_kept():
+    prob = np.full((40, 100), 0.03, np.float32)  # a faint veil the model leaves over the background
+    prob[:, 50:] = np.linspace(0.0, 1.0, 50, dtype=np.float32)  # a soft edge
+    prob[10:30, 80:] = 0.97  # a slight softness inside the subject
+    snapped = snap_sure(prob)
+    assert snapped.dtype == np.float32 and (snapped[:, :50] == 0.0).all() and (snapped[10:30, 80:] == 1.0).all()
+    ramp = snapped[0, 50:]
+    assert (np.diff(ramp) >= 0).all() and abs(float(np.interp(0.5, prob[0, 50:], ramp)) - 0.5) < 1e-6
+    assert ((ramp > 0.1) & (ramp < 0.9)).sum() >= 0.8 * ((prob[0, 50:] > 0.1) & (prob[0, 50:] < 0.9)).sum()
