@@ -25,6 +25,7 @@ from django.utils import timezone
 from PIL import Image
 
 from remover.engine import compose
+from remover.engine.heap import hand_back_freed_memory
 from remover.engine.imageio import DecodedImage, ImageError, decode_image, encode_image
 from remover.engine.pipeline import cut_out
 from remover.models import DailyUsage, Job
@@ -112,6 +113,16 @@ def process_job(job_id: uuid.UUID, publish: Publish, claim: str = "") -> None:
     if not _claim(job_id, claim, publish):
         return
     publish_queue_positions(publish)
+    try:
+        _run_to_the_end(job_id, publish)
+    finally:
+        # A large photo leaves its working memory free in the heap, kept for the next
+        # photo's steps (engine/heap.py); past a limit a server hands it back.
+        hand_back_freed_memory()
+
+
+def _run_to_the_end(job_id: uuid.UUID, publish: Publish) -> None:
+    """``_run`` the claimed job; a bad image or a failing step ends it in ``error``."""
     try:
         _run(Job.objects.get(pk=job_id), publish)
     except (JobGone, Job.DoesNotExist):
